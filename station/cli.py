@@ -1,0 +1,35 @@
+"""The ``station`` command line: one front end over the engine (the window is another)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from station import __version__
+from station.sim import cli as sim_cli
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="station",
+        description="Enrollment station for school iPads and Android tablets.",
+    )
+    parser.add_argument("--version", action="version", version=f"station {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sim_cli.add_parser(sub)
+    demo = sub.add_parser("demo", help="start a virtual cart and show it as the real tools see it")
+    sim_cli.add_demo_arguments(demo)
+    demo.set_defaults(func=sim_cli.run_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help(sys.stderr)
+        return 2
+    result: int = func(args)
+    return result

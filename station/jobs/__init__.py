@@ -1,0 +1,1 @@
+"""The provisioning engine: plain asyncio, no Qt, runs headless."""

@@ -1,0 +1,1 @@
+"""Emulated Android tablets behind an emulated adb server."""

@@ -1,0 +1,1 @@
+"""Emulated iPads: usbmuxd, lockdownd and the lockdown services."""

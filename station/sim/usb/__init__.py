@@ -1,0 +1,1 @@
+"""Emulated USB topology (hubs, ports, descriptors) and a pyusb backend over it."""
