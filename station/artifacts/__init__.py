@@ -1,0 +1,1 @@
+"""Readers for the files a blueprint references: .ipa, .apk, .mobileconfig."""

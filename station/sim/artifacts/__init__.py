@@ -1,0 +1,1 @@
+"""Generators of small, valid test and demo artefacts (.ipa, .apk, .mobileconfig)."""
