@@ -25,7 +25,7 @@ class DeviceHost(Protocol):
         """Persist the iPad's state (after any change a restart must keep)."""
 
     def schedule_restart(self, *, erase: bool) -> None:
-        """Detach from usbmuxd, (erase,) boot for the model's time, re-attach with a new DeviceID."""
+        """Detach, (erase,) boot for the model's time, re-attach with a new DeviceID."""
 
 
 @dataclass
