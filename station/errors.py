@@ -13,6 +13,8 @@
     │   ├── DeviceRefused          the device said no (real error text kept)
     │   └── DeviceProtocolError    garbage from the device (tampered, buggy)
     ├── StoreError                 the local database
+    │   ├── KnownStoreError        the machine's fault: disk full, I/O error, locked, damaged
+    │   └── StoreBug               our fault: bad SQL, a broken invariant
     └── SyncError                  the upstream connection
 
 Every error carries a ``hint``: what a person should do next, in plain words.
@@ -85,6 +87,14 @@ class DeviceProtocolError(DeviceError):
 
 class StoreError(StationError):
     """The local database failed."""
+
+
+class KnownStoreError(StoreError):
+    """The database failed for an environmental reason (disk full, I/O, locked, damaged file)."""
+
+
+class StoreBug(StoreError):
+    """The database refused what we asked: a bug in the station, not the machine."""
 
 
 class SyncError(StationError):
