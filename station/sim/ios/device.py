@@ -181,6 +181,9 @@ class VirtualIPad:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["model"] = self.model.product_type
+        # Plist values (certificates in the cloud configuration) may be bytes.
+        data["cloud_config"] = _plist_to_json(data["cloud_config"])
+        data["lockdown_values"] = _plist_to_json(data["lockdown_values"])
         for prof in data["profiles"].values():
             prof["payload"] = prof["payload"].hex()
         return data
@@ -189,6 +192,8 @@ class VirtualIPad:
     def from_json(cls, data: dict[str, Any]) -> VirtualIPad:
         data = dict(data)
         data["model"] = IPAD_MODELS[data["model"]]
+        data["cloud_config"] = _plist_from_json(data["cloud_config"])
+        data["lockdown_values"] = _plist_from_json(data["lockdown_values"])
         data["paired_hosts"] = {k: PairedHost(**v) for k, v in data["paired_hosts"].items()}
         data["profiles"] = {
             k: InstalledProfile(**{**v, "payload": bytes.fromhex(v["payload"])})
@@ -200,6 +205,27 @@ class VirtualIPad:
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=1, sort_keys=True)
+
+
+def _plist_to_json(value: Any) -> Any:
+    """Plist data as JSON: bytes become ``{"$data": hex}``."""
+    if isinstance(value, bytes):
+        return {"$data": value.hex()}
+    if isinstance(value, dict):
+        return {k: _plist_to_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plist_to_json(v) for v in value]
+    return value
+
+
+def _plist_from_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"$data"} and isinstance(value["$data"], str):
+            return bytes.fromhex(value["$data"])
+        return {k: _plist_from_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plist_from_json(v) for v in value]
+    return value
 
 
 def new_identity_numbers(model: IPadModel, index: int) -> tuple[str, str, int, str]:
