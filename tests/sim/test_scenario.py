@@ -164,3 +164,14 @@ def test_unreadable_file_is_a_scenario_error(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00")
     with pytest.raises(ScenarioError, match="UTF-8"):
         load_scenario(binary)
+
+
+def test_the_shipped_example_scenario_loads() -> None:
+    """resources/scenarios/faults.toml is what docs/virtual-cart.md points people at."""
+    from station.sim.scenario import load_scenario
+
+    path = Path(__file__).parents[2] / "resources" / "scenarios" / "faults.toml"
+    scenario = load_scenario(path)
+    assert scenario.slots[5].accounts == ("com.google:lehrer@example.org",)
+    assert scenario.slots[6].serial == scenario.slots[7].serial
+    assert {e.action for e in scenario.events} == {"accept_trust", "unplug", "plug"}
