@@ -168,8 +168,6 @@ def test_unreadable_file_is_a_scenario_error(tmp_path: Path) -> None:
 
 def test_the_shipped_example_scenario_loads() -> None:
     """resources/scenarios/faults.toml is what docs/virtual-cart.md points people at."""
-    from station.sim.scenario import load_scenario
-
     path = Path(__file__).parents[2] / "resources" / "scenarios" / "faults.toml"
     scenario = load_scenario(path)
     assert scenario.slots[5].accounts == ("com.google:lehrer@example.org",)
