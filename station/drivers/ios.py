@@ -1,0 +1,727 @@
+"""The iPad driver: pymobiledevice3 over usbmuxd, behind the station's typed interface.
+
+Every call opens its own lockdown connection and closes it: an iPad may leave at any moment
+(erase, cable) and a long-lived session would only go stale. Discovery listens to usbmuxd
+(``Listen``) on a small plist connection of our own, because pymobiledevice3's ``MuxDevice``
+keeps neither LocationID nor the Paired notification. Activation runs the library's
+mobileactivationd calls but does the two HTTP posts itself, so the server URL is a setting
+(Apple's in the field, the virtual cart's stand-in in tests) instead of a module constant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import io
+import logging
+import os
+import plistlib
+import struct
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+from uuid import uuid4
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from PIL import Image, ImageDraw, ImageFont
+from pymobiledevice3 import exceptions as pmd3
+from pymobiledevice3 import usbmux
+from pymobiledevice3.lockdown import SYSTEM_BUID, UsbmuxLockdownClient
+from pymobiledevice3.service_connection import ServiceConnection
+from pymobiledevice3.services.installation_proxy import InstallationProxyService
+from pymobiledevice3.services.mobile_activation import MobileActivationService
+from pymobiledevice3.services.mobile_config import MobileConfigService
+
+from station.drivers.base import (
+    AppVersion,
+    DeviceEvent,
+    DeviceInfo,
+    EventKind,
+    Platform,
+    Presence,
+    ProfileSummary,
+    Progress,
+    ProgressCallback,
+    SupervisionState,
+    WallpaperWhere,
+)
+from station.drivers.errors import GONE_HINT, USBMUXD_HINT, map_ios_errors
+from station.errors import (
+    DeviceError,
+    DeviceGone,
+    DeviceProtocolError,
+    DeviceRefused,
+    InputError,
+    UserActionRequired,
+)
+
+log = logging.getLogger("station.drivers.ios")
+
+LOCKDOWN_PORT = 62078
+APPLE_ACTIVATION_SERVER = "https://albert.apple.com"
+DRM_HANDSHAKE_PATH = "/deviceservices/drmHandshake"
+DEVICE_ACTIVATION_PATH = "/deviceservices/deviceActivation"
+# What Apple's activation client sends; the server answers differently to unknown agents.
+ACTIVATION_USER_AGENT = (
+    "iOS Device Activator (MobileActivation-20 built on Jan 15 2012 at 19:07:28)"
+)
+DEFAULT_USBMUXD_PATH = "/var/run/usbmuxd"
+
+_MUX_HEADER = struct.Struct("<IIII")  # length, version, message, tag
+_MUX_PLIST, _MUX_VERSION_PLIST = 8, 1
+_MUX_MAX_MESSAGE = 1 << 20
+
+
+@dataclass(frozen=True, kw_only=True)
+class IosSettings:
+    """Where usbmuxd, the pair records and the activation server are.
+
+    ``usbmux_address``: ``host:port`` (TCP) or a unix socket path; ``None`` means the
+    ``USBMUXD_SOCKET_ADDRESS`` environment variable, else ``/var/run/usbmuxd``.
+    """
+
+    pair_records: Path
+    usbmux_address: str | None = None
+    activation_server: str = APPLE_ACTIVATION_SERVER
+    label: str = "enrollment-station"
+    host_name: str | None = None  # seeds the HostID (pymobiledevice3: the machine's name)
+    http_timeout: float = 60.0
+
+    def resolved_usbmux_address(self) -> str:
+        return (
+            self.usbmux_address or os.environ.get("USBMUXD_SOCKET_ADDRESS") or DEFAULT_USBMUXD_PATH
+        )
+
+
+# --- the usbmuxd wire, for Listen and ListDevices ------------------------------------------
+
+
+class _MuxWire:
+    """One plist-protocol usbmuxd connection (XML plists, as libusbmuxd sends them)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._tag = 0
+
+    @classmethod
+    async def open(cls, address: str) -> _MuxWire:
+        try:
+            if ":" in address:
+                host, _, port = address.rpartition(":")
+                reader, writer = await asyncio.open_connection(host, int(port))
+            else:
+                reader, writer = await asyncio.open_unix_connection(address)
+        except (OSError, ValueError) as exc:
+            raise DeviceError(
+                f"usbmuxd at {address} is not reachable ({exc})", hint=USBMUXD_HINT
+            ) from exc
+        return cls(reader, writer)
+
+    async def send(self, message: Mapping[str, Any]) -> int:
+        self._tag += 1
+        body = plistlib.dumps(
+            {"ClientVersionString": "enrollment-station", "ProgName": "station", **message},
+            fmt=plistlib.FMT_XML,
+        )
+        header = _MUX_HEADER.pack(
+            _MUX_HEADER.size + len(body), _MUX_VERSION_PLIST, _MUX_PLIST, self._tag
+        )
+        self._writer.write(header + body)
+        await self._writer.drain()
+        return self._tag
+
+    async def read(self) -> dict[str, Any]:
+        """The next message; DeviceError when usbmuxd hangs up, DeviceProtocolError on garbage."""
+        try:
+            header = await self._reader.readexactly(_MUX_HEADER.size)
+            length, version, kind, _tag = _MUX_HEADER.unpack(header)
+            if not _MUX_HEADER.size <= length <= _MUX_MAX_MESSAGE:
+                raise DeviceProtocolError(f"usbmuxd sent a message of {length} bytes")
+            body = await self._reader.readexactly(length - _MUX_HEADER.size)
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            raise DeviceError("usbmuxd closed the connection", hint=USBMUXD_HINT) from exc
+        if version != _MUX_VERSION_PLIST or kind != _MUX_PLIST:
+            raise DeviceProtocolError(f"usbmuxd sent message type {kind} (version {version})")
+        try:
+            value = plistlib.loads(body)
+        except (plistlib.InvalidFileException, ValueError) as exc:
+            raise DeviceProtocolError("usbmuxd sent a plist that does not parse") from exc
+        if not isinstance(value, dict):
+            raise DeviceProtocolError("usbmuxd sent a plist that is not a dictionary")
+        return value
+
+    async def request(self, message: Mapping[str, Any]) -> dict[str, Any]:
+        await self.send(message)
+        return await self.read()
+
+    async def close(self) -> None:
+        self._writer.close()
+        with contextlib.suppress(ConnectionError, TimeoutError):
+            async with asyncio.timeout(2.0):
+                await self._writer.wait_closed()
+
+
+def _attached(message: Mapping[str, Any]) -> tuple[int, str, int | None] | None:
+    """(DeviceID, serial, LocationID) of an Attached record over USB, else None."""
+    props = message.get("Properties")
+    if not isinstance(props, dict) or props.get("ConnectionType", "USB") != "USB":
+        return None
+    device_id = message.get("DeviceID", props.get("DeviceID"))
+    serial = props.get("SerialNumber")
+    location = props.get("LocationID")
+    if not isinstance(device_id, int) or not isinstance(serial, str):
+        raise DeviceProtocolError(f"usbmuxd sent an Attached record without an id: {message!r}")
+    return device_id, serial, location if isinstance(location, int) else None
+
+
+# --- supervision identity -------------------------------------------------------------------
+
+
+def _identity_cert_der(identity: bytes) -> bytes:
+    try:
+        cert = x509.load_pem_x509_certificate(identity)
+    except ValueError as exc:
+        raise InputError(
+            "the supervision identity holds no PEM certificate",
+            hint="Store the identity as PEM certificate + unencrypted private key",
+        ) from exc
+    return cert.public_bytes(Encoding.DER)
+
+
+@contextlib.contextmanager
+def _keybag(identity: bytes) -> Iterator[Path]:
+    """The identity in a 0600 temporary file, for pymobiledevice3's ``keybag_file`` arguments."""
+    _identity_cert_der(identity)
+    fd, name = tempfile.mkstemp(prefix="station-keybag-", suffix=".pem")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(identity)
+        yield Path(name)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
+
+
+def _mc_error_text(reply: Mapping[str, Any]) -> str:
+    chain = reply.get("ErrorChain")
+    if isinstance(chain, list) and chain and isinstance(chain[0], dict):
+        return "; ".join(
+            str(item.get("LocalizedDescription") or item.get("ErrorCode"))
+            for item in chain
+            if isinstance(item, dict)
+        )
+    return str(reply.get("Status", reply))
+
+
+def render_wallpaper(asset_tag: str, school: str, *, size: tuple[int, int] = (1620, 2160)) -> bytes:
+    """A plain PNG lock-screen wallpaper with the asset tag large and the school below it."""
+    width, height = size
+    image = Image.new("RGB", size, (24, 38, 58))
+    draw = ImageDraw.Draw(image)
+    big = ImageFont.load_default(size=max(24, width // 9))
+    small = ImageFont.load_default(size=max(16, width // 24))
+    for text, font, y in ((asset_tag, big, height * 0.62), (school, small, height * 0.72)):
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        draw.text(
+            ((width - (right - left)) / 2, y - (bottom - top) / 2), text, font=font, fill="white"
+        )
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+# --- the driver -------------------------------------------------------------------------------
+
+
+class UsbmuxIosDriver:
+    """:class:`~station.drivers.base.IosDriver` over usbmuxd and pymobiledevice3.
+
+    The handle of an iPad is its UDID as usbmuxd reports it.
+    """
+
+    platform = Platform.IOS
+
+    def __init__(self, settings: IosSettings) -> None:
+        self._settings = settings
+        self._address = settings.resolved_usbmux_address()
+        self._watchers: set[asyncio.Queue[DeviceEvent | BaseException]] = set()
+        settings.pair_records.mkdir(parents=True, exist_ok=True)
+
+    # --- discovery ---
+
+    async def devices(self) -> list[DeviceEvent]:
+        """The iPads usbmuxd has now (one ListDevices), as ATTACHED events."""
+        wire = await _MuxWire.open(self._address)
+        try:
+            reply = await wire.request({"MessageType": "ListDevices"})
+        finally:
+            await wire.close()
+        records = reply.get("DeviceList")
+        if not isinstance(records, list):
+            raise DeviceProtocolError(f"usbmuxd answered ListDevices with {reply!r}")
+        events = []
+        for record in records:
+            found = _attached(record) if isinstance(record, dict) else None
+            if found is not None:
+                events.append(self._event(EventKind.ATTACHED, found[1], location_id=found[2]))
+        return events
+
+    async def watch(self) -> AsyncIterator[DeviceEvent]:
+        """usbmuxd's Listen stream as events; pairing results arrive as CHANGED."""
+        queue: asyncio.Queue[DeviceEvent | BaseException] = asyncio.Queue()
+        wire = await _MuxWire.open(self._address)
+        pump: asyncio.Task[None] | None = None
+        try:
+            reply = await wire.request({"MessageType": "Listen"})
+            if reply.get("MessageType") != "Result" or reply.get("Number") != 0:
+                raise DeviceProtocolError(f"usbmuxd refused Listen: {reply!r}")
+            self._watchers.add(queue)
+            pump = asyncio.ensure_future(self._pump(wire, queue))
+            while True:
+                item = await queue.get()
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self._watchers.discard(queue)
+            if pump is not None:
+                pump.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pump
+            await wire.close()
+
+    async def _pump(
+        self, wire: _MuxWire, queue: asyncio.Queue[DeviceEvent | BaseException]
+    ) -> None:
+        ids: dict[int, str] = {}
+        try:
+            while True:
+                message = await wire.read()
+                kind = message.get("MessageType")
+                if kind == "Attached":
+                    found = _attached(message)
+                    if found is not None:
+                        ids[found[0]] = found[1]
+                        queue.put_nowait(
+                            self._event(EventKind.ATTACHED, found[1], location_id=found[2])
+                        )
+                elif kind == "Detached":
+                    udid = ids.pop(message.get("DeviceID", -1), None)
+                    if udid is not None:
+                        queue.put_nowait(self._event(EventKind.DETACHED, udid, Presence.OFFLINE))
+                elif kind == "Paired":
+                    udid = ids.get(message.get("DeviceID", -1))
+                    if udid is not None:
+                        queue.put_nowait(self._event(EventKind.CHANGED, udid))
+                else:
+                    log.debug("usbmuxd sent %r while listening", kind)
+        except (DeviceError, DeviceProtocolError) as exc:
+            queue.put_nowait(exc)
+
+    def _event(
+        self,
+        kind: EventKind,
+        udid: str,
+        presence: Presence = Presence.READY,
+        *,
+        location_id: int | None = None,
+    ) -> DeviceEvent:
+        return DeviceEvent(
+            kind=kind,
+            platform=Platform.IOS,
+            handle=udid,
+            serial=udid,
+            presence=presence,
+            location_id=location_id,
+        )
+
+    def _publish(self, udid: str, presence: Presence) -> None:
+        for queue in self._watchers:
+            queue.put_nowait(self._event(EventKind.CHANGED, udid, presence))
+
+    async def _location(self, udid: str) -> int | None:
+        for event in await self.devices():
+            if event.handle == udid:
+                return event.location_id
+        return None
+
+    # --- lockdown ---
+
+    async def _system_buid(self) -> str | None:
+        async with await usbmux.create_mux(usbmux_address=self._address) as mux:
+            if isinstance(mux, usbmux.PlistMuxConnection):
+                buid: str = await mux.get_buid()
+                return buid
+        return None
+
+    @contextlib.asynccontextmanager
+    async def _lockdown(
+        self, handle: str, action: str, *, paired: bool = True
+    ) -> AsyncIterator[UsbmuxLockdownClient]:
+        """A lockdown client for one call; with ``paired`` a session must be up.
+
+        Vendor exceptions raised in the ``async with`` body are mapped as well.
+        """
+        with map_ios_errors(handle, action):
+            service = await ServiceConnection.create_using_usbmux(
+                handle, LOCKDOWN_PORT, connection_type="USB", usbmux_address=self._address
+            )
+            try:
+                buid = await self._system_buid()
+                # Built through LockdownClient.create, not create_using_usbmux: its plist
+                # subclass saves pair records to the usbmuxd of USBMUXD_SOCKET_ADDRESS
+                # whatever address it was given; we share the record ourselves (_share).
+                client = await UsbmuxLockdownClient.create(
+                    service,
+                    identifier=handle,
+                    label=self._settings.label,
+                    autopair=False,
+                    local_hostname=self._settings.host_name,
+                    pairing_records_cache_folder=self._settings.pair_records,
+                    usbmux_address=self._address,
+                    system_buid=buid or SYSTEM_BUID,
+                )
+            except BaseException:
+                await service.close()
+                raise
+            try:
+                if paired and not client.paired:
+                    raise UserActionRequired(
+                        f"{action}: the iPad is not paired with this station",
+                        device=handle,
+                        hint="Pair the iPad first: unlock it and tap Trust",
+                    )
+                yield client
+            finally:
+                await client.close()
+
+    async def _share(self, client: UsbmuxLockdownClient, handle: str) -> None:
+        """Give usbmuxd the new pair record, as Apple's tools do (libimobiledevice reads it)."""
+        device = client.service.mux_device
+        if device is None or client.pair_record is None:
+            return
+        async with await usbmux.create_mux(usbmux_address=self._address) as mux:
+            if isinstance(mux, usbmux.PlistMuxConnection):
+                await mux.save_pair_record(handle, device.devid, plistlib.dumps(client.pair_record))
+
+    async def pair(self, handle: str, *, identity: bytes | None = None) -> Presence:
+        """Pair if not yet paired; a person's step is returned as a presence, not raised."""
+        async with self._lockdown(handle, "pair", paired=False) as client:
+            if client.paired:
+                return Presence.READY
+            try:
+                if identity is not None:
+                    with _keybag(identity) as keybag:
+                        await client.pair_supervised(keybag, timeout=0)
+                else:
+                    await client.pair(timeout=0)
+            except pmd3.PairingDialogResponsePendingError:
+                presence = Presence.NEEDS_TRUST
+            except pmd3.UserDeniedPairingError:
+                presence = Presence.TRUST_DENIED
+            except pmd3.PasswordRequiredError:
+                presence = Presence.LOCKED
+            else:
+                await self._share(client, handle)
+                if not await client.validate_pairing():
+                    raise DeviceProtocolError(
+                        "pair: the iPad paired but refused the new pairing", device=handle
+                    )
+                presence = Presence.READY
+        log.info("%s: pairing %s", handle, presence)
+        self._publish(handle, presence)
+        return presence
+
+    # --- identity ---
+
+    async def info(self, handle: str) -> DeviceInfo:
+        """Identity; the serial number needs pairing (lockdownd hides it before)."""
+        async with self._lockdown(handle, "info", paired=False) as client:
+            values = dict(client.all_values)
+        location = await self._location(handle)
+        return DeviceInfo(
+            platform=Platform.IOS,
+            handle=handle,
+            serial=str(values.get("SerialNumber", "")),
+            udid=str(values.get("UniqueDeviceID", handle)),
+            model=str(values.get("ProductType", "")),
+            model_name=str(values.get("DeviceClass", "")),
+            os_version=str(values.get("ProductVersion", "")),
+            build=str(values.get("BuildVersion", "")),
+            name=str(values.get("DeviceName", "")),
+            location_id=location,
+            ecid=values.get("UniqueChipID")
+            if isinstance(values.get("UniqueChipID"), int)
+            else None,
+            activation_state=str(values.get("ActivationState", "")) or None,
+        )
+
+    async def device_name(self, handle: str) -> str:
+        async with self._lockdown(handle, "read name", paired=False) as client:
+            return str(await client.get_value(key="DeviceName"))
+
+    async def rename(self, handle: str, name: str) -> None:
+        async with self._lockdown(handle, "rename") as client:
+            await client.set_value(name, key="DeviceName")
+
+    # --- apps ---
+
+    async def install_app(
+        self, handle: str, path: Path, progress: ProgressCallback | None = None
+    ) -> None:
+        def report(fraction: float, detail: str) -> None:
+            if progress is not None:
+                progress(Progress(max(0.0, min(1.0, fraction)), detail))
+
+        def on_percent(percent: object, *_args: object) -> None:
+            if isinstance(percent, int | float):
+                report(0.05 + 0.95 * float(percent) / 100.0, f"Installing {path.name}")
+
+        if not await asyncio.to_thread(path.is_file):
+            raise InputError(f"{path}: no such app file")
+        async with self._lockdown(handle, f"install {path.name}") as client:
+            report(0.0, f"Uploading {path.name}")
+            async with InstallationProxyService(lockdown=client) as proxy:
+                await proxy.install_from_local(path, "Install", {}, on_percent)
+        report(1.0, f"Installed {path.name}")
+
+    async def installed_apps(self, handle: str) -> dict[str, AppVersion]:
+        async with (
+            self._lockdown(handle, "list apps") as client,
+            InstallationProxyService(lockdown=client) as proxy,
+        ):
+            apps = await proxy.get_apps(application_type="User")
+        result = {}
+        for bundle_id, record in apps.items():
+            if not isinstance(record, dict):
+                raise DeviceProtocolError(f"list apps: bad record for {bundle_id}", device=handle)
+            result[str(bundle_id)] = AppVersion(
+                identifier=str(bundle_id),
+                version=str(record.get("CFBundleVersion", "")),
+                display_version=str(record.get("CFBundleShortVersionString", "")),
+                name=str(record.get("CFBundleDisplayName") or record.get("CFBundleName") or ""),
+            )
+        return result
+
+    # --- profiles, supervision, erase ---
+
+    async def supervision(self, handle: str) -> SupervisionState:
+        async with (
+            self._lockdown(handle, "read supervision") as client,
+            MobileConfigService(lockdown=client) as mc,
+        ):
+            config = await mc.get_cloud_configuration()
+        if not isinstance(config, dict):
+            return SupervisionState(supervised=False)
+        certs = config.get("SupervisorHostCertificates") or []
+        return SupervisionState(
+            supervised=bool(config.get("IsSupervised")),
+            organization=config.get("OrganizationName"),
+            supervisor_cert_sha256=tuple(
+                hashlib.sha256(c).hexdigest() for c in certs if isinstance(c, bytes)
+            ),
+            skip_setup=tuple(str(k) for k in config.get("SkipSetup") or ()),
+        )
+
+    async def supervise(
+        self, handle: str, *, organization: str, identity: bytes, skip_setup: Sequence[str]
+    ) -> None:
+        """Write the cloud configuration; a no-op if this organisation already supervises."""
+        cert_der = _identity_cert_der(identity)
+        async with (
+            self._lockdown(handle, "supervise") as client,
+            MobileConfigService(lockdown=client) as mc,
+        ):
+            current = await mc.get_cloud_configuration()
+            if (
+                isinstance(current, dict)
+                and current.get("IsSupervised")
+                and current.get("OrganizationName") == organization
+                and cert_der in (current.get("SupervisorHostCertificates") or [])
+            ):
+                return
+            await mc.set_cloud_configuration(
+                {
+                    "AllowPairing": True,
+                    "CloudConfigurationUIComplete": True,
+                    "ConfigurationSource": 2,
+                    "ConfigurationWasApplied": True,
+                    "IsMDMUnremovable": False,
+                    "IsMandatory": True,
+                    "IsMultiUser": False,
+                    "IsSupervised": True,
+                    "OrganizationMagic": str(uuid4()),
+                    "OrganizationName": organization,
+                    "PostSetupProfileWasInstalled": True,
+                    "SkipSetup": list(skip_setup),
+                    "SupervisorHostCertificates": [cert_der],
+                }
+            )
+        log.info("%s: supervised by %s", handle, organization)
+
+    async def profiles(self, handle: str) -> list[ProfileSummary]:
+        async with (
+            self._lockdown(handle, "list profiles") as client,
+            MobileConfigService(lockdown=client) as mc,
+        ):
+            reply = await mc.get_profile_list()
+        metadata = reply.get("ProfileMetadata") or {}
+        order = reply.get("OrderedIdentifiers") or list(metadata)
+        result = []
+        for identifier in order:
+            meta = metadata.get(identifier) or {}
+            if not isinstance(meta, dict):
+                raise DeviceProtocolError(f"list profiles: bad entry {identifier!r}", device=handle)
+            result.append(
+                ProfileSummary(
+                    identifier=str(identifier),
+                    display_name=str(meta.get("PayloadDisplayName", "")),
+                    uuid=str(meta.get("PayloadUUID", "")),
+                    version=int(meta.get("PayloadVersion", 1)),
+                    removal_disallowed=bool(meta.get("PayloadRemovalDisallowed", False)),
+                )
+            )
+        return result
+
+    async def install_profile(
+        self, handle: str, payload: bytes, *, identity: bytes | None = None
+    ) -> None:
+        """Install a profile: silently with the supervision identity, else with a prompt."""
+        async with (
+            self._lockdown(handle, "install profile") as client,
+            MobileConfigService(lockdown=client) as mc,
+        ):
+            if identity is None:
+                await mc.install_profile(payload)
+            else:
+                with _keybag(identity) as keybag:
+                    await mc.install_profile_silent(keybag, payload)
+
+    async def remove_profile(
+        self, handle: str, identifier: str, *, identity: bytes | None = None
+    ) -> None:
+        async with (
+            self._lockdown(handle, "remove profile") as client,
+            MobileConfigService(lockdown=client) as mc,
+        ):
+            if identity is not None:
+                with _keybag(identity) as keybag:
+                    await mc.escalate(keybag)
+            await mc.remove_profile(identifier)
+
+    async def set_wallpaper(
+        self,
+        handle: str,
+        image: bytes,
+        *,
+        identity: bytes,
+        where: WallpaperWhere = WallpaperWhere.LOCK_SCREEN,
+    ) -> None:
+        """Set a wallpaper (supervised iPads: MCInstall ``Settings`` after escalation)."""
+        request: dict[str, Any] = {
+            "RequestType": "Settings",
+            "Settings": [{"Item": "Wallpaper", "Where": int(where), "Image": image}],
+        }
+        async with (
+            self._lockdown(handle, "set wallpaper") as client,
+            MobileConfigService(lockdown=client) as mc,
+        ):
+            with _keybag(identity) as keybag:
+                await mc.escalate(keybag)
+            reply = await mc.service.send_recv_plist(request)
+        if not isinstance(reply, dict) or reply.get("Status") != "Acknowledged":
+            raise DeviceRefused(
+                f"set wallpaper: {_mc_error_text(reply if isinstance(reply, dict) else {})}",
+                device=handle,
+            )
+
+    async def erase(self, handle: str) -> None:
+        """Start Erase All Content and Settings; the iPad detaches and returns factory-fresh."""
+        async with (
+            self._lockdown(handle, "erase") as client,
+            MobileConfigService(lockdown=client) as mc,
+        ):
+            await mc.erase_device(preserve_data_plan=False, disallow_proximity_setup=False)
+        log.info("%s: erase started", handle)
+
+    # --- activation ---
+
+    async def activation_state(self, handle: str) -> str:
+        async with self._lockdown(handle, "read activation", paired=False) as client:
+            return str(await client.get_value(key="ActivationState"))
+
+    def _post(self, path: str, body: bytes, content_type: str) -> tuple[bytes, dict[str, str]]:
+        """One blocking POST to the activation server (run in a thread)."""
+        request = urllib.request.Request(
+            self._settings.activation_server.rstrip("/") + path,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": content_type,
+                "Accept": "application/xml",
+                "User-Agent": ACTIVATION_USER_AGENT,
+            },
+        )
+        with urllib.request.urlopen(request, timeout=self._settings.http_timeout) as response:
+            return response.read(), {k: v for k, v in response.headers.items()}
+
+    async def _post_async(
+        self, handle: str, path: str, body: bytes, content_type: str
+    ) -> tuple[bytes, dict[str, str]]:
+        try:
+            return await asyncio.to_thread(self._post, path, body, content_type)
+        except (urllib.error.URLError, OSError) as exc:
+            raise DeviceError(
+                f"activate: the activation server did not answer ({exc})",
+                device=handle,
+                hint="Check the station's internet connection (albert.apple.com)",
+            ) from exc
+
+    async def activate(self, handle: str) -> None:
+        """Activate an Unactivated iPad (session flow); a no-op once activated."""
+        async with self._lockdown(handle, "activate") as client:
+            service = MobileActivationService(client)
+            if await client.get_value(key="ActivationState") != "Unactivated":
+                return
+            session: Any = await service.create_activation_session_info()  # type: ignore[no-untyped-call]
+            handshake, _ = await self._post_async(
+                handle, DRM_HANDSHAKE_PATH, plistlib.dumps(session), "application/x-apple-plist"
+            )
+            info = await service.create_activation_info_with_session(handshake)
+            form = urllib.parse.urlencode({"activation-info": plistlib.dumps(info)}).encode()
+            record, headers = await self._post_async(
+                handle, DEVICE_ACTIVATION_PATH, form, "application/x-www-form-urlencoded"
+            )
+            kind = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
+            if kind.startswith("application/x-buddyml"):
+                raise UserActionRequired(
+                    "activate: the iPad is locked to an Apple Account (Activation Lock)",
+                    device=handle,
+                    hint=(
+                        "Have the owner remove it from Find My, "
+                        "or release it in Apple School Manager"
+                    ),
+                )
+            if not kind.startswith(("text/xml", "application/xml")):
+                raise DeviceProtocolError(
+                    f"activate: the activation server answered {kind or 'no content type'}",
+                    device=handle,
+                )
+            reply = await service.activate_with_session(record, cast(Any, headers))
+            if isinstance(reply, dict) and reply.get("Error"):
+                raise DeviceRefused(f"activate: {reply['Error']}", device=handle)
+            await client.set_value(True, key="ActivationStateAcknowledged")
+        log.info("%s: activated", handle)
+
+    async def close(self) -> None:
+        """Nothing is held between calls; watchers end when their iterators close."""
+        for queue in list(self._watchers):
+            queue.put_nowait(DeviceGone("the iOS driver was closed", hint=GONE_HINT))
