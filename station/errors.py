@@ -15,7 +15,12 @@
     ├── StoreError                 the local database
     │   ├── KnownStoreError        the machine's fault: disk full, I/O error, locked, damaged
     │   └── StoreBug               our fault: bad SQL, a broken invariant
-    └── SyncError                  the upstream connection
+    ├── SyncError                  the upstream connection
+    │   ├── SyncConfigError        sync is not set up (no hub URL, no token)
+    │   ├── UpstreamUnavailable    down, overloaded, rate limited: retry later
+    │   ├── UpstreamRefused        the upstream said no for good: a person reviews it
+    │   └── HubError               the county hub service: its database or an admin request
+    └── PrinterError               a label printer that is off, unreachable or refuses the job
 
 Every error carries a ``hint``: what a person should do next, in plain words.
 """
@@ -99,3 +104,32 @@ class StoreBug(StoreError):
 
 class SyncError(StationError):
     """Upstream delivery failed."""
+
+
+class SyncConfigError(SyncError):
+    """Sync is not set up: a hub URL, a token or a Snipe-IT mapping is missing."""
+
+
+class UpstreamUnavailable(SyncError):
+    """The upstream system is down, overloaded or rate limiting; ``retry_after`` in seconds."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
+
+
+class UpstreamRefused(SyncError):
+    """The upstream system refused a message for good; its own error text is in the message."""
+
+
+class HubError(SyncError):
+    """The county hub could not open its database or refused an admin request."""
+
+
+class PrinterError(StationError):
+    """A label printer did not take the job; the labels stay queued for a retry."""
+
+    def __init__(self, printer: str, problem: str, *, hint: str = "") -> None:
+        super().__init__(f"printer {printer}: {problem}", hint=hint)
+        self.printer = printer
+        self.problem = problem
