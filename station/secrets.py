@@ -16,7 +16,6 @@ from pathlib import Path
 
 import keyring
 import keyring.errors
-import platformdirs
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -25,6 +24,7 @@ from keyring.backend import KeyringBackend
 from keyring.backends import chainer, fail
 from keyring.backends import null as null_backend
 
+from station import paths
 from station.errors import SecretError
 
 if sys.platform != "win32":
@@ -44,7 +44,7 @@ _INDEX_ENTRY = "__station_secret_names__"
 
 def default_data_dir() -> Path:
     """The station's per-user data directory (database, secrets file fallback)."""
-    return Path(platformdirs.user_data_dir("enrollment-station", appauthor=False))
+    return paths.data_dir()
 
 
 def check_name(name: str) -> str:

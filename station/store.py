@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import platformdirs
 import sqlite_utils
 
+from station import paths
 from station.errors import KnownStoreError, StoreBug, StoreError
 from station.store_schema import LATEST, MIGRATIONS, Migration
 
@@ -690,10 +690,20 @@ class Store:
                 [error, state, next_at, row_id],
             )
 
+    def outbox_resend(self, row_id: int) -> bool:
+        """Queue a dead message again, due now, attempts reset; False if it is not dead."""
+        with self._write("resending an outbox row") as db:
+            cursor = db.conn.execute(
+                "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ? "
+                "WHERE id = ? AND state = 'dead'",
+                [self._ts(), row_id],
+            )
+            return cursor.rowcount == 1
+
 
 def default_db_path() -> Path:
     """The station database in the per-user data directory."""
-    return Path(platformdirs.user_data_dir("enrollment-station", appauthor=False)) / DB_NAME
+    return paths.data_dir() / DB_NAME
 
 
 def _filters(**values: object) -> tuple[str, list[object]]:

@@ -1,0 +1,1 @@
+"""Upstream sync: the outbox relay, the county hub client, Snipe-IT and MDM import files."""
