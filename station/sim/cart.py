@@ -61,6 +61,8 @@ RECOVERY_INTERFACE = (0xFF, 0xFF, 0x00)
 
 INSTALL_SERVICE = "com.apple.mobile.installation_proxy"
 WATCH_INTERVAL = 0.02  # wall seconds between looks at what the iPads did on their own
+# Device seconds a person takes to read "Allow USB debugging?" and tap Allow.
+ALLOW_TAP_SECONDS = 2.0
 
 # A school cart is mostly the cheapest current models (weights are a plausible mix, not data).
 _IPAD_MIX = {"iPad12,1": 5, "iPad13,18": 3, "iPad14,1": 1, "iPad13,16": 1}
@@ -280,7 +282,7 @@ class VirtualCart:
             self.topology.write_snapshot(self.usb_snapshot_path)
             for slot in self.slots.values():
                 if slot.plugged:
-                    await self._plug(slot)
+                    self._plug(slot)
             self.control = ControlServer(self.act, self.ready_info, state_dir=self.state_dir)
             await self.control.start()
         except BaseException:
@@ -450,6 +452,9 @@ class VirtualCart:
             tablet.settings["global"]["adb_enabled"] = "1" if override.usb_debugging else "0"
         if override.adb_state is not None:
             tablet.state = override.adb_state
+        # A tablet that is "device" has this host's key; one with debugging off or an open
+        # RSA prompt has not (yet), so switching debugging on shows "unauthorized" first.
+        tablet.trusted_host = tablet.usb_debugging and tablet.state == "device"
         if override.free_bytes is not None:
             tablet.used_bytes = max(0, model.storage_bytes - override.free_bytes)
         return tablet
@@ -483,6 +488,8 @@ class VirtualCart:
             else:
                 tablet = VirtualAndroid.from_json(device)
                 tablet.model = _slow_android_model(tablet.model, slot.slow)
+                if "trusted_host" not in device:  # saved before the flag existed
+                    tablet.trusted_host = tablet.usb_debugging and tablet.state == "device"
                 slot.android = tablet
             slot.recovery = bool(entry.get("recovery", False))
             slot.activation_lock = bool(entry.get("activation_lock", False))
@@ -569,7 +576,7 @@ class VirtualCart:
 
         return save
 
-    async def _plug(self, slot: Slot) -> None:
+    def _plug(self, slot: Slot) -> None:
         """Enumerate on the bus (new address), then appear to usbmuxd or adb as a real one does."""
         assert self.usbmux is not None
         assert self.adb is not None
@@ -583,6 +590,7 @@ class VirtualCart:
                 link=slot.link,
                 data_dir=slot.data_dir,
                 save=self._saver(slot),
+                relocate=lambda: self._reenumerate(slot),
             )
         elif slot.android is not None and slot.android.usb_debugging:
             self.adb.attach(
@@ -591,10 +599,54 @@ class VirtualCart:
                 link=slot.link,
                 data_dir=slot.data_dir,
                 save=self._saver(slot),
+                on_usb_debugging=lambda enabled: self._on_usb_debugging(slot, enabled),
             )
             slot.adb_attached = True
 
-    async def _unplug(self, slot: Slot) -> None:
+    def _reenumerate(self, slot: Slot) -> int:
+        """An iPad back from restarting by itself: on the bus again, at a new address.
+
+        usbmuxd asks for the LocationID it will announce; Linux numbers the device anew, so
+        the bus snapshot, pyusb and that LocationID agree on the new address.
+        """
+        if not slot.plugged:
+            # Unplugging cancels usbmuxd's restart first; keep whatever it had, to be safe.
+            return slot.attachment.location_id if slot.attachment is not None else 0
+        self.topology.unplug(slot.port)
+        slot.attachment = self.topology.plug(slot.port, self._descriptor(slot))
+        self.topology.write_snapshot(self.usb_snapshot_path)
+        return slot.attachment.location_id
+
+    def _on_usb_debugging(self, slot: Slot, enabled: bool) -> None:
+        """The tablet switched USB debugging off itself (``settings put global adb_enabled 0``)."""
+        if enabled:
+            return  # adbd can only be asked over adb, so only "off" comes this way
+        # Synchronous on purpose: the bus and adb change together, between two looks of
+        # the watcher, so it does not take the tablet leaving adb for a restart.
+        self._debugging_off(slot)
+        self._milestone(slot, "usb_debugging_off")
+
+    def _debugging_off(self, slot: Slot) -> None:
+        """adbd stops: the tablet leaves adb and re-enumerates on USB as MTP only."""
+        tablet = slot.android
+        assert tablet is not None
+        tablet.usb_debugging = False
+        tablet.settings["global"]["adb_enabled"] = "0"
+        if slot.plugged and slot.attachment is not None:
+            self._unplug(slot)
+            self._plug(slot)
+        elif slot.adb_attached:
+            # Restarting (off the bus): it boots without adbd and comes back MTP only; it
+            # shows up on the bus now rather than at the end of its boot (a simplification).
+            assert self.adb is not None
+            self.adb.detach(slot.port.path)
+            slot.adb_attached = False
+            if slot.plugged:
+                slot.attachment = self.topology.plug(slot.port, self._descriptor(slot))
+                self.topology.write_snapshot(self.usb_snapshot_path)
+        self._save_device(slot)
+
+    def _unplug(self, slot: Slot) -> None:
         assert self.usbmux is not None
         assert self.adb is not None
         if slot.ipad is not None and slot.mux_device_id is not None:
@@ -643,14 +695,14 @@ class VirtualCart:
 
         An erase (MCInstall EraseDevice) restarts an iPad inside usbmuxd, and ``adb reboot``
         restarts an Android tablet inside the adb server; on USB the device leaves and
-        returns, so the bus snapshot follows. An iPad returns at the same address, so that
-        usbmuxd's LocationID and the bus agree (a real host would give a new address); an
-        Android tablet gets a new one (adb only shows the port path).
+        returns at a new bus address, as Linux numbers a re-enumerated device anew. For an
+        iPad usbmuxd asks the cart for that address (:meth:`_reenumerate`) so its LocationID
+        and the bus agree; an Android tablet is re-plugged here (adb only shows the port).
         """
         assert self.usbmux is not None
         assert self.adb is not None
         prompts: dict[int, bool] = {}
-        gone: dict[int, Attachment] = {}
+        gone: set[int] = set()
         while True:
             await asyncio.sleep(WATCH_INTERVAL)
             attached = self.usbmux.device_ids()
@@ -662,26 +714,30 @@ class VirtualCart:
                         self._milestone(s, "trust_prompt")
                     prompts[s.number] = prompt
                     if s.mux_device_id is None:
+                        gone.discard(s.number)  # unplugged (or recovery): not restarting
                         continue
-                    here = s.ipad.udid in attached
+                    device_id = attached.get(s.ipad.udid)
+                    if device_id not in (None, s.mux_device_id) and s.number not in gone:
+                        # Left and came back between two looks (a new DeviceID tells).
+                        gone.add(s.number)
+                        self._milestone(s, "restart")
+                    here = device_id is not None
                 elif s.adb_attached:
                     here = self.adb.transport_id(s.port.path) is not None
                 else:
+                    gone.discard(s.number)
                     continue
                 if not here and s.attachment is not None and s.number not in gone:
-                    gone[s.number] = s.attachment
+                    gone.add(s.number)
                     self.topology.unplug(s.port)
                     s.attachment = None
                     changed = True
                     self._milestone(s, "restart")
                 elif here and s.number in gone:
-                    back = gone.pop(s.number)
+                    gone.discard(s.number)
                     if s.attachment is None:
-                        if s.ipad is not None:
-                            self.topology.attachments[s.port.path] = back
-                            s.attachment = back
-                        else:
-                            s.attachment = self.topology.plug(s.port, self._descriptor(s))
+                        # (An iPad usually is on the bus already: usbmuxd re-plugged it.)
+                        s.attachment = self.topology.plug(s.port, self._descriptor(s))
                         changed = True
                     if s.ipad is not None:
                         s.mux_device_id = attached[s.ipad.udid]
@@ -760,7 +816,7 @@ class VirtualCart:
         async with self._action_lock:
             if not s.plugged:
                 raise ValueError(f"slot {slot} is not plugged in")
-            await self._unplug(s)
+            self._unplug(s)
             s.plugged = False
             self._save_cart()
         self._milestone(s, "unplug")
@@ -771,7 +827,7 @@ class VirtualCart:
         async with self._action_lock:
             if s.plugged:
                 raise ValueError(f"slot {slot} is already plugged in")
-            await self._plug(s)
+            self._plug(s)
             self._save_cart()
         self._milestone(s, "plug")
 
@@ -815,39 +871,55 @@ class VirtualCart:
             await self._answer_trust(s.number, accept=accept)
 
     async def allow_usb_debugging(self, slot: int) -> None:
-        """Enable USB debugging if off, and tap Allow on the RSA prompt: adb sees ``device``."""
+        """Enable USB debugging if off, and tap Allow on the RSA prompt: adb sees ``device``.
+
+        Switching debugging on re-enumerates the tablet with its adb interface. A tablet
+        that kept this host's key comes back ``device``; any other shows ``unauthorized``
+        until the person, :data:`ALLOW_TAP_SECONDS` later, taps Allow with "Always allow"
+        ticked (so the next time it is trusted). Returns once the tablet is ``device``.
+        """
         s = self._android_slot(slot)
-        assert self.adb is not None
-        assert s.android is not None
+        tablet = s.android
+        assert tablet is not None
         async with self._action_lock:
-            if not s.android.usb_debugging:
-                # Switching debugging on re-enumerates the USB gadget with the adb interface.
-                s.android.usb_debugging = True
-                s.android.settings["global"]["adb_enabled"] = "1"
-                s.android.state = "device"
-                if s.plugged:
-                    await self._unplug(s)
-                    await self._plug(s)
-            elif s.plugged and s.adb_attached:
-                s.android.state = "device"
-                self.adb.set_state(s.port.path, "device")
-            else:
-                s.android.state = "device"
-            self._save_device(s)
+            prompt_opened = False
+            if not tablet.usb_debugging:
+                tablet.usb_debugging = True
+                tablet.settings["global"]["adb_enabled"] = "1"
+                tablet.state = "device" if tablet.trusted_host else "unauthorized"
+                if s.plugged and s.attachment is not None:
+                    self._unplug(s)
+                    self._plug(s)
+                prompt_opened = s.adb_attached and tablet.state == "unauthorized"
+                self._save_device(s)
+            if not prompt_opened:
+                self._tap_allow(s)
+        if prompt_opened:
+            await self.clock.sleep(ALLOW_TAP_SECONDS)
+            async with self._action_lock:
+                # Unplugged or switched off meanwhile: the prompt went with it.
+                if s.adb_attached and tablet.usb_debugging and tablet.state == "unauthorized":
+                    self._tap_allow(s)
         self._milestone(s, "allow_usb_debugging")
+
+    def _tap_allow(self, s: Slot) -> None:
+        """Allow, with "Always allow from this computer" ticked: the key is kept."""
+        assert s.android is not None
+        s.android.trusted_host = True
+        if s.adb_attached:
+            assert self.adb is not None
+            self.adb.set_state(s.port.path, "device")
+        else:
+            s.android.state = "device"
+        self._save_device(s)
 
     async def usb_debugging_off(self, slot: int) -> None:
         """Turn USB debugging off: the tablet stays on USB (MTP) but leaves adb."""
         s = self._android_slot(slot)
         assert s.android is not None
         async with self._action_lock:
-            if s.android.usb_debugging:
-                s.android.usb_debugging = False
-                s.android.settings["global"]["adb_enabled"] = "0"
-                if s.plugged:
-                    await self._unplug(s)
-                    await self._plug(s)
-                self._save_device(s)
+            if s.android.usb_debugging or s.adb_attached:
+                self._debugging_off(s)
         self._milestone(s, "usb_debugging_off")
 
     async def set_recovery(self, slot: int) -> None:
@@ -856,8 +928,8 @@ class VirtualCart:
         async with self._action_lock:
             s.recovery = True
             if s.plugged:
-                await self._unplug(s)
-                await self._plug(s)
+                self._unplug(s)
+                self._plug(s)
             self._save_cart()
         self._milestone(s, "set_recovery")
 
@@ -880,7 +952,7 @@ class VirtualCart:
                 self._milestone(s, "reboot")
                 reboot = asyncio.ensure_future(self.adb.reboot(s.port.path))
             else:
-                await self._unplug(s)
+                self._unplug(s)
                 self._milestone(s, "reboot")
                 reboot = None
         if s.ipad is not None:
@@ -901,7 +973,7 @@ class VirtualCart:
                         s.attachment = self.topology.plug(s.port, self._descriptor(s))
                         self.topology.write_snapshot(self.usb_snapshot_path)
                     else:
-                        await self._plug(s)
+                        self._plug(s)
                     self._save_cart()
             if reboot is not None:
                 await reboot

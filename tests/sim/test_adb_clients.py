@@ -363,3 +363,79 @@ async def test_parallel_installs_share_one_hub(cart: Cart, tmp_path: Path) -> No
     await asyncio.gather(*(run(c.device(s).install, str(apk), silent=True) for s in serials))
     assert all("org.example.app" in t.packages for t in cart.server.tablets().values())
     assert cart.link.bytes_total == 6 * apk.stat().st_size
+
+
+async def test_adb_enabled_0_stops_adbd_after_answering(cart: Cart) -> None:
+    told: list[bool] = []
+    tablet = VirtualAndroid(serial="S1", model=ANDROID_MODELS["SM-X200"])
+    cart.server.attach(
+        tablet,
+        devpath="1-1",
+        link=cart.link,
+        data_dir=cart.root / "1-1",
+        save=lambda t: cart.saved.append(t.serial),
+        on_usb_debugging=told.append,
+    )
+    cart.plug("S2", "1-2")
+    c = cart.client()
+    events = c.track_devices()
+    loop = asyncio.get_running_loop()
+
+    async def next_event() -> adbutils.DeviceEvent:
+        return await asyncio.wait_for(loop.run_in_executor(None, next, events), TIMEOUT)
+
+    assert {(e.serial, e.status) for e in [await next_event(), await next_event()]} == {
+        ("S1", "device"),
+        ("S2", "device"),
+    }
+    d = c.device("S1")
+    # Values AdbService does not take as "off" leave adbd running.
+    for value in ("1", "7"):
+        r = await run(d.shell2, f"settings put global adb_enabled {value}", v2=True)
+        assert r.returncode == 0  # type: ignore[attr-defined]
+    assert told == []
+    assert await run(d.get_state) == "device"
+
+    r = await run(d.shell2, "settings put global adb_enabled 0", v2=True)
+    assert (r.returncode, r.stdout) == (0, "")  # type: ignore[attr-defined]
+    seen = [await next_event() for _ in range(3)]
+    assert [(e.serial, e.present, e.status) for e in seen] == [
+        ("S1", False, "absent"),
+        ("S1", True, "offline"),
+        ("S1", False, "absent"),
+    ]
+    assert told == [False]
+    assert tablet.usb_debugging is False
+    assert tablet.settings["global"]["adb_enabled"] == "0"
+    assert "S1" in cart.saved
+    assert "not found" in await adb_error(d.get_state)
+    assert [i.serial for i in await run(c.list)] == ["S2"]  # type: ignore[attr-defined]
+    assert set(cart.server.tablets()) == {"1-1", "1-2"}  # still on its USB port
+
+    # Deleting the setting reads back as 0 too (getInt's default); a v1 shell gets its
+    # output before the connection ends.
+    d2 = c.device("S2")
+    assert await run(d2.shell, "settings delete global adb_enabled") == "Deleted 1 rows"
+    seen = [await next_event() for _ in range(3)]
+    assert {e.serial for e in seen} == {"S2"}
+    assert seen[-1].status == "absent"
+    assert await run(c.list) == []
+    await cart.server.stop()  # ends the tracking connection
+    with pytest.raises(AdbError):
+        await next_event()
+    events.close()
+
+
+@needs_adb
+async def test_google_adb_switches_usb_debugging_off(cart: Cart) -> None:
+    cart.plug("R52T30ABCDE", "1-2.3")
+    rc, out, err = await adb(
+        cart, "-s", "R52T30ABCDE", "shell", "settings put global adb_enabled 0"
+    )
+    assert (rc, out) == (0, ""), err
+    rc, out, err = await adb(cart, "devices")
+    assert (rc, out.strip()) == (0, "List of devices attached"), err
+    rc, out, err = await adb(cart, "-s", "R52T30ABCDE", "get-state")
+    assert rc == 1
+    assert "device 'R52T30ABCDE' not found" in err
+    assert cart.server.tablets()["1-2.3"].usb_debugging is False

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import random
 import struct
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -468,6 +468,50 @@ async def test_random_garbage_never_takes_the_server_down(rig: Rig) -> None:
         await send_and_hang_up(c, bytes(rnd.randrange(256) for _ in range(300)))
     assert await rig.query("host:version") == "0029"
     assert await rig.shell("S1", "echo ok") == (0, b"ok\n", b"")
+
+
+async def test_adb_enabled_0_from_a_client_that_hangs_up(rig: Rig) -> None:
+    told: asyncio.Queue[tuple[str, bool]] = asyncio.Queue()
+    tablets = {}
+
+    def teller(serial: str) -> Callable[[bool], None]:
+        return lambda on: told.put_nowait((serial, on))
+
+    for serial, devpath in (("S1", "1-1"), ("S2", "1-2")):
+        tablets[serial] = VirtualAndroid(serial, ANDROID_MODELS["SM-X200"])
+        rig.server.attach(
+            tablets[serial],
+            devpath=devpath,
+            link=rig.link,
+            data_dir=rig.root / devpath,
+            save=lambda t: None,
+            on_usb_debugging=teller(serial),
+        )
+    # The client sends the command and goes at once: adbd still stops when it has run.
+    c = await rig.connect()
+    await c.send("host:transport:S1")
+    assert await c.status() == "OKAY"
+    await c.send("shell:settings put global adb_enabled 0")
+    await c.close()
+    rig.conns.remove(c)
+    assert await asyncio.wait_for(told.get(), TIMEOUT) == ("S1", False)
+    assert await rig.query("host:devices") == "S2\tdevice\n"
+    assert await rig.query("host-serial:S1:get-state") == "FAIL device 'S1' not found"
+
+    # Pulled while the command still runs: the owner is told, nothing breaks.
+    c = await rig.service("S2", "shell:settings put global adb_enabled abc; sleep 50")
+    rig.server.detach("1-2")
+    assert await c.rest() == b""
+    assert await asyncio.wait_for(told.get(), TIMEOUT) == ("S2", False)
+    assert tablets["S2"].usb_debugging is False
+    assert await rig.query("host:devices") == ""
+
+    # A reboot while debugging is off boots without adbd.
+    await rig.server.reboot("1-1")
+    assert await rig.query("host:devices") == ""
+    assert rig.server.transport_id("1-1") is None
+    assert await rig.query("host:version") == "0029"
+    assert told.empty()
 
 
 @settings(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,7 +24,14 @@ from pymobiledevice3.exceptions import PasswordRequiredError
 from pymobiledevice3.lockdown import create_using_usbmux
 from pymobiledevice3.services.installation_proxy import InstallationProxyService
 from pymobiledevice3.services.mobile_config import MobileConfigService
-from pymobiledevice3.usbmux import create_mux, list_devices
+from pymobiledevice3.usbmux import (
+    BinaryMuxConnection,
+    MuxConnection,
+    UsbmuxdDeviceRecord,
+    UsbmuxdRemoveData,
+    create_mux,
+    list_devices,
+)
 
 from station.errors import InputError
 from station.sim.artifacts.android import make_apk
@@ -564,24 +572,183 @@ async def test_an_erase_restart_follows_on_usb(
         address = cart.slots[1].attachment.address  # type: ignore[union-attr]
         gone = asyncio.ensure_future(cart.wait_milestone(1, "restart"))
         back = asyncio.ensure_future(cart.wait_milestone(1, "booted"))
-        lockdown = await create_using_usbmux(
-            serial=ipad.udid, pairing_records_cache_folder=tmp_path / "pairs"
-        )
-        try:
-            async with MobileConfigService(lockdown=lockdown) as mc:
-                await mc.erase_device(preserve_data_plan=False, disallow_proximity_setup=False)
-        finally:
-            await lockdown.close()
-        await asyncio.wait_for(gone, 20)
-        assert usb.core.find(idVendor=0x05AC, backend=backend) is None  # off the bus
+        # A listener, as the station's watcher is: it gets the Attached record with LocationID.
+        sock = await MuxConnection.create_usbmux_socket(cart.ready_info()["usbmux"])
+        async with BinaryMuxConnection(sock) as listener:
+            await listener.listen()
+            await asyncio.wait_for(listener.receive_device_state_update(), 20)
+            lockdown = await create_using_usbmux(
+                serial=ipad.udid, pairing_records_cache_folder=tmp_path / "pairs"
+            )
+            try:
+                async with MobileConfigService(lockdown=lockdown) as mc:
+                    await mc.erase_device(preserve_data_plan=False, disallow_proximity_setup=False)
+            finally:
+                await lockdown.close()
+            await asyncio.wait_for(gone, 20)
+            assert usb.core.find(idVendor=0x05AC, backend=backend) is None  # off the bus
+            updates = []
+            while not updates or not isinstance(updates[-1], UsbmuxdDeviceRecord):
+                update = (await asyncio.wait_for(listener._receive_response(), 20)).data
+                if update is not None:  # None: a Paired note, from pairing above
+                    updates.append(update)
+        detached, attached = updates
+        assert isinstance(detached, UsbmuxdRemoveData)
+        assert isinstance(attached, UsbmuxdDeviceRecord)
         await asyncio.wait_for(back, 20)
         dev = usb.core.find(idVendor=0x05AC, backend=backend)
         assert dev is not None
-        assert dev.address == address
+        assert dev.address != address  # re-enumerated, as Linux numbers it anew
+        assert dev.port_numbers == cart.slots[1].port.port_numbers
+        location = (dev.bus << 16) | dev.address
+        assert attached.location == location
         listed = await usbmux_devices(cart.ready_info()["usbmux"])
-        assert listed[0]["location_id"] == (dev.bus << 16) | dev.address
+        assert listed[0]["location_id"] == location
+        assert cart.ready_info()["slots"][0]["location_id"] == location
         assert ipad.paired_hosts == {}  # erased: the pairing is gone
         usb.util.dispose_resources(dev)
+    finally:
+        await cart.stop()
+
+
+async def test_adb_enabled_0_takes_the_tablet_off_adb_but_not_off_usb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cart = await start_cart(
+        tmp_path / "state", monkeypatch, ipads=0, androids=2, hubs=1,
+        scenario=parse_scenario("[slot.2]\nusb_debugging = false\n", "t"),
+    )  # fmt: skip
+    try:
+        first, second = cart.slots[1].android, cart.slots[2].android
+        assert first is not None
+        assert second is not None
+        backend = get_backend(cart.usb_snapshot_path)
+
+        def on_usb(slot: int) -> usb.core.Device:
+            port = cart.slots[slot].port.port_numbers
+            dev = usb.core.find(custom_match=lambda d: d.port_numbers == port, backend=backend)
+            assert dev is not None
+            return dev
+
+        def interfaces(dev: usb.core.Device) -> set[tuple[int, int, int]]:
+            cfg = dev.get_active_configuration()
+            found = {(i.bInterfaceClass, i.bInterfaceSubClass, i.bInterfaceProtocol) for i in cfg}
+            usb.util.dispose_resources(dev)
+            return found
+
+        address = on_usb(1).address
+        client = adb_client(cart)
+        events: list[DeviceEvent] = []
+        tracking = threading.Event()
+
+        def track() -> None:
+            for event in client.track_devices():
+                events.append(event)
+                tracking.set()
+                wanted = {(first.serial, "device"), (second.serial, "device")}
+                if {(e.serial, e.status) for e in events[1:] if e.present} >= wanted:
+                    return
+
+        tracker = asyncio.ensure_future(asyncio.to_thread(track))
+        await asyncio.to_thread(tracking.wait, 20)
+        off = asyncio.ensure_future(cart.wait_milestone(1, "usb_debugging_off"))
+
+        # What the station's driver runs last: the command answers, then adbd stops.
+        device = client.device(serial=first.serial)
+        result = await asyncio.to_thread(device.shell2, "settings put global adb_enabled 0")
+        assert result.returncode == 0
+        await asyncio.wait_for(off, 20)
+        assert await asyncio.to_thread(client.list) == []
+        # Still on USB at the same port, re-enumerated (new address) as MTP only.
+        dev = on_usb(1)
+        assert dev.serial_number == first.serial
+        assert dev.address != address
+        assert interfaces(dev) == {(0x06, 0x01, 0x01)}
+        info = cart.ready_info()["slots"][0]
+        assert (info["usb_debugging"], info["adb_state"], info["plugged"]) == (False, None, True)
+        saved = json.loads(cart.slots[1].device_file.read_text(encoding="utf-8"))
+        assert saved["usb_debugging"] is False
+        assert saved["settings"]["global"]["adb_enabled"] == "0"
+        await cart.reboot(1)  # the setting holds: it boots without adbd
+        assert await asyncio.to_thread(client.list) == []
+        assert interfaces(on_usb(1)) == {(0x06, 0x01, 0x01)}
+
+        # The person switches it back on: the key was kept, so straight to "device". The
+        # tablet that started with debugging off never saw this host: "unauthorized" first.
+        await cart.allow_usb_debugging(1)
+        await cart.allow_usb_debugging(2)
+        await asyncio.wait_for(tracker, 20)
+        for slot in (1, 2):
+            assert (0xFF, 0x42, 0x01) in interfaces(on_usb(slot))
+        listed = await asyncio.to_thread(client.list)
+        assert {(d.serial, d.state) for d in listed} == {
+            (first.serial, "device"),
+            (second.serial, "device"),
+        }
+        assert second.trusted_host is True  # "Always allow" was ticked
+    finally:
+        await cart.stop()
+    statuses = {
+        t.serial: [(e.present, e.status) for e in events if e.serial == t.serial]
+        for t in (first, second)
+    }
+    assert statuses[first.serial] == [
+        (True, "device"), (False, "absent"), (True, "offline"), (False, "absent"), (True, "device")
+    ]  # fmt: skip
+    assert statuses[second.serial] == [(True, "unauthorized"), (False, "absent"), (True, "device")]
+
+
+async def test_debugging_state_survives_a_restart_and_old_state_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = tmp_path / "state"
+    scenario = parse_scenario("[slot.2]\nusb_debugging = false\n", "t")
+    cart = await start_cart(state, monkeypatch, ipads=0, androids=2, hubs=1, scenario=scenario)
+    try:
+        off = asyncio.ensure_future(cart.wait_milestone(1, "usb_debugging_off"))
+        serial = cart.slots[1].device_id
+        device = adb_client(cart).device(serial=serial)
+        await asyncio.to_thread(device.shell, "settings put global adb_enabled 0")
+        await asyncio.wait_for(off, 20)
+    finally:
+        await cart.stop()
+    for n in (1, 2):  # as saved before tablets had the trusted_host flag
+        device_file = state / f"slot-{n:02d}" / "device.json"
+        data = json.loads(device_file.read_text(encoding="utf-8"))
+        del data["trusted_host"]
+        device_file.write_text(json.dumps(data), encoding="utf-8")
+
+    cart = await start_cart(state, monkeypatch, ipads=0, androids=2, hubs=1)
+    try:
+        client = adb_client(cart)
+        assert await asyncio.to_thread(client.list) == []  # both still have debugging off
+        backend = get_backend(cart.usb_snapshot_path)
+        on_usb = {d.serial_number for d in usb.core.find(find_all=True, backend=backend)}
+        assert {cart.slots[1].device_id, cart.slots[2].device_id} <= on_usb
+        await cart.allow_usb_debugging(1)
+        seen: list[tuple[str, str]] = []
+        wanted = cart.slots[2].device_id
+        tracking = threading.Event()
+
+        def track() -> None:
+            for event in client.track_devices():
+                tracking.set()  # the first list (slot 1) arrived: the tracker is connected
+                if event.present and event.serial == wanted:
+                    seen.append((event.serial, event.status))
+                    if event.status == "device":
+                        return
+
+        tracker = asyncio.ensure_future(asyncio.to_thread(track))
+        assert await asyncio.to_thread(tracking.wait, 20)
+        await cart.allow_usb_debugging(2)
+        await asyncio.wait_for(tracker, 20)
+        # The tablet the scenario started with debugging off never trusted this host.
+        assert seen == [(wanted, "unauthorized"), (wanted, "device")]
+        listed = await asyncio.to_thread(client.list)
+        assert {(d.serial, d.state) for d in listed} == {
+            (cart.slots[1].device_id, "device"),
+            (wanted, "device"),
+        }
     finally:
         await cart.stop()
 

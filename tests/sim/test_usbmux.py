@@ -25,6 +25,7 @@ from pymobiledevice3.usbmux import (
     parse_usbmuxd_response,
 )
 
+from station.sim.inspect import usbmux_devices
 from station.sim.ios.device import PairedHost
 from station.sim.ios.framing import read_plist, write_plist
 from station.sim.ios.pairing import generate_device_identities
@@ -447,3 +448,49 @@ async def test_random_garbage_never_takes_it_down(
         devices = await usbmux.list_devices(usbmux_address=cart.address)
         assert [d.serial for d in devices] == [ipad.udid]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_restart_asks_where_the_ipad_came_back(tmp_path: Path) -> None:
+    kept, moved = make_ipad(0), make_ipad(1)
+    async with running_cart(tmp_path, [kept]) as cart:
+        cart.ipads[moved.udid] = moved
+        addresses = iter(range(0x00010005, 0x00010010))
+        asked: list[int] = []
+
+        def relocate() -> int:
+            asked.append(next(addresses))
+            return asked[-1]
+
+        cart.server.attach(
+            moved,
+            location_id=0x00010004,
+            link=cart.link,
+            data_dir=cart.data_dir(moved),
+            save=cart.save,
+            relocate=relocate,
+        )
+        sock = await usbmux.MuxConnection.create_usbmux_socket(cart.address)
+        async with BinaryMuxConnection(sock) as mux:
+            await mux.listen()
+
+            async def next_record() -> Any:
+                return (await asyncio.wait_for(mux._receive_response(), 5)).data
+
+            first = {(await next_record()).serial_number for _ in range(2)}
+            assert first == {kept.udid, moved.udid}
+            for ipad in (moved, moved, kept):  # an erase, a reboot, one without relocate
+                before = {d["udid"]: d["location_id"] for d in await usbmux_devices(cart.address)}
+                restart = asyncio.create_task(cart.server.reboot(ipad.udid, erase=ipad is moved))
+                assert isinstance(await next_record(), UsbmuxdRemoveData)
+                back = await next_record()
+                await restart
+                assert isinstance(back, UsbmuxdDeviceRecord)
+                assert back.serial_number == ipad.udid
+                # The Attached record and ListDevices both carry the LocationID now in force.
+                listed = {d["udid"]: d["location_id"] for d in await usbmux_devices(cart.address)}
+                assert listed[ipad.udid] == back.location
+                if ipad is moved:
+                    assert back.location == asked[-1] != before[ipad.udid]
+                else:
+                    assert back.location == before[ipad.udid] == 0x01100001
+        assert len(asked) == 2

@@ -99,8 +99,10 @@ class _Port:
     link: HubLink
     files: DeviceFiles
     save: Callable[[VirtualAndroid], None]
+    on_usb_debugging: Callable[[bool], None] | None = None
     transport: _Transport | None = None
     boots: int = 0  # reboots started here; only the latest one brings adbd back
+    adbd_stopping: bool = False  # adb_enabled went 0: adbd stops once the command answered
 
 
 @dataclass
@@ -201,11 +203,19 @@ class AdbServer:
         link: HubLink,
         data_dir: Path,
         save: Callable[[VirtualAndroid], None],
+        on_usb_debugging: Callable[[bool], None] | None = None,
     ) -> int:
-        """Plug ``tablet`` into the USB port ``devpath`` (e.g. "1-2.3"); return its transport id."""
+        """Plug ``tablet`` into the USB port ``devpath`` (e.g. "1-2.3"); return its transport id.
+
+        ``on_usb_debugging(False)`` is called once the tablet switched USB debugging off
+        (``settings put global adb_enabled 0``): adbd has stopped, the tablet left adb and
+        its port here has no transport. On USB it is now an MTP-only device, which is the
+        owner's business: it should :meth:`detach` and re-plug the tablet without adb.
+        """
         if devpath in self._ports:
             raise ValueError(f"port {devpath} is already in use")
-        port = _Port(devpath, tablet, link, DeviceFiles(tablet, data_dir / "fs"), save)
+        files = DeviceFiles(tablet, data_dir / "fs")
+        port = _Port(devpath, tablet, link, files, save, on_usb_debugging)
         self._ports[devpath] = port
         return self._new_transport(port).id
 
@@ -238,6 +248,8 @@ class AdbServer:
         await self._clock.sleep(boot * ADBD_UP_FRACTION)
         if self._ports.get(devpath) is not port or port.boots != generation or self._stopping:
             return  # unplugged, or rebooted again, while booting
+        if not port.tablet.usb_debugging:
+            return  # adbd is not started at boot while USB debugging is off
         transport = self._new_transport(port, boot_completed=False)
         await self._clock.sleep(boot * (1 - ADBD_UP_FRACTION))
         transport.boot_completed = True
@@ -270,6 +282,25 @@ class AdbServer:
             writer.close()
         transport.streams.clear()
         self._notify()
+
+    def _adb_setting(self, port: _Port, enabled: bool) -> None:
+        """adb_enabled changed on the tablet: when it went off, adbd stops after this command."""
+        if enabled or not port.tablet.usb_debugging:
+            return  # adbd is running (we are talking to it) and stays so
+        port.tablet.usb_debugging = False
+        port.save(port.tablet)
+        port.adbd_stopping = True
+
+    def _stop_adbd(self, port: _Port) -> None:
+        """adbd stopped on the tablet: its transport goes away and the owner is told."""
+        port.adbd_stopping = False
+        if self._stopping:
+            return  # the server is going away; the tablet's saved state already says "off"
+        if self._ports.get(port.devpath) is port:
+            self._drop_transport(port)
+        log.info("%s: USB debugging switched off, adbd stopped", port.tablet.serial)
+        if port.on_usb_debugging is not None:
+            port.on_usb_debugging(False)
 
     def _request_reboot(self, devpath: str) -> None:
         """From ``adb reboot`` / shell ``reboot``: offline at once, the rest in the background."""
@@ -420,6 +451,10 @@ class AdbServer:
             await self._device_service(transport, service, reader, writer)
         finally:
             transport.streams.discard(writer)
+            if transport.port.adbd_stopping:
+                # The command's answer went out first, as the tablet's AdbService reacts
+                # to the setting a moment after "settings put" returned.
+                self._stop_adbd(transport.port)
 
     async def _host_request(
         self, request: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -582,6 +617,7 @@ class AdbServer:
             boot_completed=lambda: t.boot_completed,
             stdin=stdin,
             executor=self._executor,
+            adb_enabled=lambda enabled: self._adb_setting(port, enabled),
         )
 
     async def _device_service(

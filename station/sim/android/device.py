@@ -100,6 +100,9 @@ class VirtualAndroid:
     model: AndroidModel
     state: AdbState = "device"
     usb_debugging: bool = True  # off: visible on USB (MTP) but not to adb
+    # This host's adb key is kept ("Always allow" ticked): adbd starts out "device", not
+    # "unauthorized", when debugging comes back on.
+    trusted_host: bool = True
     accounts: list[str] = field(default_factory=list)  # e.g. ["com.google:lehrer@example.org"]
     users: list[int] = field(default_factory=lambda: [0])
     device_owner: str | None = None  # "pkg/.Receiver" component

@@ -58,6 +58,9 @@ class ShellEnv:
     # Parsing and hashing APKs runs here, not in the loop's default executor: a client in
     # the same process may fill that with blocking adb calls that wait for us.
     executor: Executor | None = None
+    # Called when Settings.Global.ADB_ENABLED changes (True: on): Android's AdbService
+    # watches that setting and stops adbd when it goes off.
+    adb_enabled: Callable[[bool], None] | None = None
 
 
 @dataclass
@@ -385,13 +388,27 @@ async def cmd_settings(sh: Shell, args: list[str], out: Output) -> int:
     elif verb == "put" and len(rest) >= 2:
         table[rest[0]] = rest[1]
         sh.env.save()
+        _setting_changed(sh.env, ns, rest[0], rest[1])
     elif verb == "delete" and rest:
         out.out(f"Deleted {1 if table.pop(rest[0], None) is not None else 0} rows\n")
         sh.env.save()
+        _setting_changed(sh.env, ns, rest[0], None)
     else:
         out.err("Invalid arguments\n")
         return 255
     return 0
+
+
+def _setting_changed(env: ShellEnv, ns: str, key: str, value: str | None) -> None:
+    """Tell the tablet's services about a setting they watch (only adb_enabled so far)."""
+    if ns != "global" or key != "adb_enabled" or env.adb_enabled is None:
+        return
+    # AdbService reads it with Settings.Global.getInt(..., 0) > 0: unset or not a number is off.
+    try:
+        enabled = value is not None and int(value) > 0
+    except ValueError:
+        enabled = False
+    env.adb_enabled(enabled)
 
 
 def _code_path(pkg: str) -> str:

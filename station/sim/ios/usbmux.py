@@ -97,6 +97,7 @@ class _Attached:
         link: HubLink,
         data_dir: Path,
         save: Callable[[VirtualIPad], None],
+        relocate: Callable[[], int] | None,
     ) -> None:
         self.server = server
         self.ipad = ipad
@@ -105,6 +106,7 @@ class _Attached:
         self.link = link
         self.data_dir = data_dir
         self._save_cb = save
+        self.relocate = relocate
         self.ports: dict[int, tuple[str, bool]] = {}
         self.connections: set[asyncio.StreamWriter] = set()
         self.lockdownd = Lockdownd(
@@ -233,8 +235,14 @@ class UsbmuxServer:
         link: HubLink,
         data_dir: Path,
         save: Callable[[VirtualIPad], None],
+        relocate: Callable[[], int] | None = None,
     ) -> int:
-        """Plug an iPad in: it gets a new DeviceID and listeners get Attached."""
+        """Plug an iPad in: it gets a new DeviceID and listeners get Attached.
+
+        ``relocate`` is asked for the LocationID when the iPad comes back from restarting by
+        itself (erase, reboot): a re-enumerated device gets a new bus address on Linux. Without
+        it the iPad keeps ``location_id``.
+        """
         if ipad.udid in self._devices:
             raise ValueError(f"{ipad.udid} is already attached")
         device_id = self._new_device_id()
@@ -247,6 +255,7 @@ class UsbmuxServer:
             link=link,
             data_dir=data_dir,
             save=save,
+            relocate=relocate,
         )
         self._devices[ipad.udid] = dev
         stored = data_dir / PAIR_RECORD_FILE
@@ -291,7 +300,10 @@ class UsbmuxServer:
         return self._devices[udid].lockdownd.trust_prompt_open
 
     async def reboot(self, udid: str, *, erase: bool = False) -> None:
-        """Detach, (erase,) boot for the model's time and re-attach with a new DeviceID."""
+        """Detach, (erase,) boot for the model's time and re-attach with a new DeviceID.
+
+        The LocationID comes from the ``relocate`` given at attach, if any (a new bus address).
+        """
         dev = self._unplug(udid)
         ipad = dev.ipad
         if erase:
@@ -301,12 +313,14 @@ class UsbmuxServer:
             ipad.boot_count += 1
         dev.save()
         await self._clock.sleep(ipad.model.boot_seconds)
+        location_id = dev.relocate() if dev.relocate is not None else dev.location_id
         self.attach(
             ipad,
-            location_id=dev.location_id,
+            location_id=location_id,
             link=dev.link,
             data_dir=dev.data_dir,
             save=dev._save_cb,
+            relocate=dev.relocate,
         )
 
     def _start_reboot(self, udid: str, *, erase: bool) -> None:
