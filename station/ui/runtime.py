@@ -1,0 +1,261 @@
+"""The one owner of concurrency for the window: the engine's asyncio loop in its own thread.
+
+Events go up through :class:`EventBridge` signals (emitted on the loop thread, delivered
+queued on the GUI thread); commands go down with ``call_soon_threadsafe`` and
+``run_coroutine_threadsafe``. The GUI thread never waits on a device.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from station.errors import StationError
+from station.jobs.events import EventBus, Subscription
+from station.ui.backend import EngineControl, StationBackend
+
+log = logging.getLogger("station.ui.runtime")
+
+BATCH_INTERVAL = 0.05  # seconds: the pump sends at most ~20 batches a second to the GUI
+
+
+class EventBridge(QObject):
+    """Carries what happens on the loop thread to the GUI thread.
+
+    Signals:
+        events(list): a batch of ``JobEvent`` in order.
+        blueprint_loaded(object, object): the path and its validated ``Blueprint``.
+        blueprint_failed(object, object): the path and the ``StationError`` explaining why.
+        run_started(object): the blueprint path of the run.
+        run_ended(object): the run's result object, or None when it was stopped.
+        failed(str, str): a command failed (a code for the window to word, and a detail).
+        notice(str, str): something was done (a code, and a detail such as where).
+    """
+
+    events = Signal(list)
+    blueprint_loaded = Signal(object, object)
+    blueprint_failed = Signal(object, object)
+    run_started = Signal(object)
+    run_ended = Signal(object)
+    failed = Signal(str, str)
+    notice = Signal(str, str)
+
+
+class Runtime:
+    """Runs ``backend`` on a dedicated asyncio loop thread and relays its events.
+
+    Args:
+        backend: the station, built by the wiring point.
+        bridge: created on the GUI thread (so its signals are delivered there).
+    """
+
+    def __init__(self, backend: StationBackend, bridge: EventBridge) -> None:
+        self.backend = backend
+        self.bridge = bridge
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._bus: EventBus | None = None
+        self._ready = threading.Event()
+        self._stopping: asyncio.Event | None = None
+        self._engine: EngineControl | None = None
+        self._run_task: asyncio.Task[None] | None = None
+        self._watch_task: asyncio.Task[None] | None = None
+        self._open_error: BaseException | None = None
+
+    # --- lifecycle (GUI thread) -----------------------------------------------------------
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Start the loop thread and open the backend; raises what opening raised."""
+        self._thread = threading.Thread(target=self._main, name="station-engine")
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise StationError("the engine thread did not start", hint="restart the station")
+        if self._open_error is not None:
+            self._thread.join()
+            raise self._open_error
+
+    def shutdown(self, timeout: float = 60.0) -> None:
+        """Stop the run and the loop, close the backend, join the thread."""
+        loop, stopping = self._loop, self._stopping
+        if loop is not None and stopping is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop already ended
+                loop.call_soon_threadsafe(stopping.set)
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.error("the engine thread did not stop within %ss", timeout)
+            self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._run_task is not None and not self._run_task.done()
+
+    # --- commands (GUI thread) ------------------------------------------------------------
+
+    def load_blueprint(self, path: Path) -> None:
+        self._submit(self._load(path))
+
+    def start_run(self, path: Path) -> None:
+        self._call(self._start_run, path)
+
+    def stop_run(self) -> None:
+        self._call(self._stop_run)
+
+    def cancel(self, key: str) -> None:
+        self._call(self._command, "cancel", key)
+
+    def retry(self, key: str) -> None:
+        self._call(self._command, "retry", key)
+
+    def watch_devices(self, on: bool) -> None:
+        """Start (or stop) publishing device events without a run (calibration)."""
+        self._call(self._watch, on)
+
+    def save_calibration(self, slots: Mapping[str, int]) -> None:
+        self._submit(self._save_calibration(dict(slots)))
+
+    def set_secret(self, name: str, value: str) -> None:
+        self._submit(self._guard(self.backend.set_secret(name, value), "secret"))
+
+    def print_labels(self, jobs: Sequence[Mapping[str, Any]]) -> None:
+        self._submit(self._print(list(jobs)))
+
+    def _call(self, func: Callable[..., None], *args: Any) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            log.warning("engine thread not running; %s dropped", func.__name__)
+            return
+        loop.call_soon_threadsafe(func, *args)
+
+    def _submit(self, coro: Coroutine[Any, Any, None]) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            coro.close()
+            log.warning("engine thread not running; command dropped")
+            return
+        future = asyncio.run_coroutine_threadsafe(coro, loop)
+        future.add_done_callback(self._on_command_done)
+
+    def _on_command_done(self, future: concurrent.futures.Future[None]) -> None:
+        if not future.cancelled() and future.exception() is not None:
+            self.bridge.failed.emit("command", str(future.exception()))
+
+    # --- the loop thread ------------------------------------------------------------------
+
+    def _main(self) -> None:
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        self._bus = EventBus()
+        sub = self._bus.subscribe(maxsize=5000)
+        pump = asyncio.ensure_future(self._pump(sub))
+        try:
+            await self.backend.open()
+        except BaseException as exc:
+            # Boundary: whatever opening raised goes back to the GUI thread's start().
+            self._open_error = exc
+            pump.cancel()
+            await asyncio.gather(pump, return_exceptions=True)
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            await self._stopping.wait()
+        finally:
+            for task in (self._run_task, self._watch_task):
+                if task is not None:
+                    task.cancel()
+            await asyncio.gather(
+                *(t for t in (self._run_task, self._watch_task) if t is not None),
+                return_exceptions=True,
+            )
+            sub.close()
+            await asyncio.gather(pump, return_exceptions=True)
+            await self.backend.close()
+
+    async def _pump(self, sub: Subscription) -> None:
+        """One signal per batch: the GUI thread sees ~20 batches a second at most."""
+        async for first in sub:
+            self.bridge.events.emit([first, *sub.pending()])
+            await asyncio.sleep(BATCH_INTERVAL)
+
+    async def _load(self, path: Path) -> None:
+        try:
+            blueprint = await self.backend.load_blueprint(path)
+        except StationError as exc:
+            self.bridge.blueprint_failed.emit(path, exc)
+            return
+        self.bridge.blueprint_loaded.emit(path, blueprint)
+
+    def _start_run(self, path: Path) -> None:
+        if self.running:
+            self.bridge.failed.emit("busy", "")
+            return
+        assert self._bus is not None
+        self._engine = None
+        self._run_task = asyncio.ensure_future(self._run(path, self._bus))
+
+    async def _run(self, path: Path, bus: EventBus) -> None:
+        self.bridge.run_started.emit(path)
+        result: object = None
+        try:
+            result = await self.backend.run(path, bus, self._on_engine)
+        except StationError as exc:
+            self.bridge.blueprint_failed.emit(path, exc)
+        except asyncio.CancelledError:
+            result = None
+        except Exception as exc:
+            # Boundary: a crash of the run is shown in the window, never kills the loop.
+            log.exception("the run crashed")
+            self.bridge.failed.emit("crashed", repr(exc))
+        finally:
+            self._engine = None
+            # Let the pump deliver the run's last events before the end is announced.
+            await asyncio.sleep(BATCH_INTERVAL * 2)
+            self.bridge.run_ended.emit(result)
+
+    def _on_engine(self, engine: EngineControl) -> None:
+        self._engine = engine
+
+    def _stop_run(self) -> None:
+        if self._run_task is not None:
+            self._run_task.cancel()
+
+    def _command(self, name: str, key: str) -> None:
+        engine = self._engine
+        if engine is None:
+            self.bridge.failed.emit("no_run", "")
+            return
+        try:
+            getattr(engine, name)(key)
+        except KeyError:
+            self.bridge.failed.emit("unknown_device", key)
+
+    def _watch(self, on: bool) -> None:
+        if self._watch_task is not None:
+            self._watch_task.cancel()
+            self._watch_task = None
+        if on and self._bus is not None:
+            self._watch_task = asyncio.ensure_future(self.backend.watch_devices(self._bus))
+
+    async def _save_calibration(self, slots: dict[str, int]) -> None:
+        await self.backend.save_calibration(slots)
+        self.bridge.notice.emit("calibration", "")
+
+    async def _print(self, jobs: list[Mapping[str, Any]]) -> None:
+        where = await self.backend.print_labels(jobs)
+        self.bridge.notice.emit("labels", where)
+
+    async def _guard(self, coro: Coroutine[Any, Any, None], done: str) -> None:
+        await coro
+        self.bridge.notice.emit(done, "")

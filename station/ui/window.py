@@ -1,0 +1,509 @@
+"""The station's main window: cart tiles, checklist, device detail and run control."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QItemSelection, QModelIndex, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QFileDialog,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMainWindow,
+    QPlainTextEdit,
+    QSplitter,
+    QStatusBar,
+    QTabWidget,
+    QToolBar,
+    QTreeWidget,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
+
+from station.blueprint import Blueprint
+from station.errors import StationError
+from station.jobs.events import JobEvent, JobState
+from station.ui.attention import AttentionBanner
+from station.ui.backend import CartLayout, SettingsStore
+from station.ui.checklist import ChecklistPanel, checklist
+from station.ui.detail import DeviceDetail
+from station.ui.models import CartModel, Role
+from station.ui.run_control import RunControl
+from station.ui.runtime import EventBridge, Runtime
+from station.ui.technician import PinDialog, SecretDialog, TechnicianMode
+from station.ui.texts import hint_text
+from station.ui.tiles import CartView
+from station.ui.wizards import (
+    CART_COLUMNS,
+    CART_ROWS,
+    SOUND,
+    STATION_NAME,
+    CalibrationWizard,
+    FirstRunWizard,
+)
+
+_CONTEXT = "MainWindow"
+
+
+def _t(text: str) -> str:
+    return QCoreApplication.translate(_CONTEXT, text)
+
+
+def _fill(text: str, *args: object) -> str:
+    for n, arg in enumerate(args, start=1):
+        text = text.replace(f"%{n}", str(arg))
+    return text
+
+
+def cart_layout(settings: SettingsStore, slot_count: int) -> CartLayout:
+    """The layout from the station's settings, else one that fits the calibrated slots."""
+    rows, columns = settings.get_setting(CART_ROWS), settings.get_setting(CART_COLUMNS)
+    if rows and columns and rows.isdigit() and columns.isdigit():
+        layout = CartLayout(int(rows), int(columns))
+        if layout.slots >= slot_count:
+            return layout
+    return CartLayout.for_slots(slot_count or 30)
+
+
+class MainWindow(QMainWindow):
+    """Receives events, sends commands; never changes a job and never waits on a device.
+
+    Signals:
+        run_finished(object): the run ended (its result, or None when stopped).
+    """
+
+    run_finished = Signal(object)
+
+    def __init__(self, runtime: Runtime, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.runtime = runtime
+        self.bridge: EventBridge = runtime.bridge
+        backend = runtime.backend
+        self.settings = backend.settings
+        self.setObjectName("station-window")
+        self.mode = TechnicianMode(self.settings, self)
+        self.layout_ = cart_layout(self.settings, backend.slot_count())
+        self.model = CartModel(self.layout_, self)
+        self.started = False
+        self.printed = False
+        self.blueprint: Blueprint | None = None
+        self.calibration: CalibrationWizard | None = None
+        self.first_run: FirstRunWizard | None = None
+        self.secret_dialog: SecretDialog | None = None
+        self._needing: set[int] = set()
+
+        self.banner = AttentionBanner()
+        self.banner.sound = self.settings.get_setting(SOUND) != "off"
+        self.view = CartView(self.layout_)
+        self.view.setModel(self.model)
+        self.checklist = ChecklistPanel()
+        self.detail = DeviceDetail()
+        self.run_control = RunControl()
+        self.run_control.set_blueprints(backend.blueprints())
+
+        side = QTabWidget()
+        side.setObjectName("side-tabs")
+        side.addTab(self.checklist, _t("Checklist"))
+        side.addTab(self.detail, _t("Device"))
+        self.side = side
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.run_control)
+        right_layout.addWidget(side, 1)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.view)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([1200, 400])
+        central = QWidget()
+        central_layout = QVBoxLayout(central)
+        central_layout.addWidget(self.banner)
+        central_layout.addWidget(splitter, 1)
+        self.setCentralWidget(central)
+        self.setStatusBar(QStatusBar())
+        self._build_toolbar()
+        self._retitle()
+
+        self.bridge.events.connect(self._on_events)
+        self.bridge.blueprint_loaded.connect(self._on_blueprint_loaded)
+        self.bridge.blueprint_failed.connect(self._on_blueprint_failed)
+        self.bridge.run_started.connect(self._on_run_started)
+        self.bridge.run_ended.connect(self._on_run_ended)
+        self.bridge.failed.connect(self._on_failed)
+        self.bridge.notice.connect(self._on_notice)
+        self.model.refreshed.connect(self._on_model_refreshed)
+        self.model.state_changed.connect(self._on_state_changed)
+        self.model.run_event.connect(self._on_run_event)
+        self.model.station_problem.connect(self._on_station_problem)
+        self.view.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self.detail.retry_requested.connect(self._on_retry_requested)
+        self.detail.cancel_requested.connect(self._on_cancel_requested)
+        self.run_control.load_requested.connect(self._on_load_requested)
+        self.run_control.open_requested.connect(self._on_open_requested)
+        self.run_control.start_requested.connect(self._on_start_requested)
+        self.run_control.stop_requested.connect(self.runtime.stop_run)
+        self.mode.changed.connect(self._on_mode_changed)
+        self.mode.refused.connect(self._on_refused)
+        self._on_mode_changed(False)
+        self._update_checklist()
+
+    # --- building -------------------------------------------------------------------------
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar(_t("Station"))
+        bar.setObjectName("station-toolbar")
+        bar.setMovable(False)
+        self.addToolBar(bar)
+        self.technician_action = QAction(_t("Technician mode…"), self)
+        self.technician_action.triggered.connect(self._on_technician_triggered)
+        self.settings_action = QAction(_t("Station settings…"), self)
+        self.settings_action.triggered.connect(self.open_settings)
+        self.secrets_action = QAction(_t("Secrets…"), self)
+        self.secrets_action.triggered.connect(self.open_secrets)
+        self.calibrate_action = QAction(_t("Calibrate slots…"), self)
+        self.calibrate_action.triggered.connect(self.open_calibration)
+        self.print_action = QAction(_t("Print labels"), self)
+        self.print_action.triggered.connect(self.print_labels)
+        self.sound_action = QAction(_t("Sound"), self)
+        self.sound_action.setCheckable(True)
+        self.sound_action.setChecked(self.banner.sound)
+        self.sound_action.setToolTip(_t("An audible cue when the cart is done or needs a person"))
+        self.sound_action.toggled.connect(self._on_sound_toggled)
+        for action in (
+            self.print_action,
+            self.sound_action,
+            self.technician_action,
+            self.settings_action,
+            self.secrets_action,
+            self.calibrate_action,
+        ):
+            bar.addAction(action)
+
+    def _retitle(self) -> None:
+        name = self.settings.get_setting(STATION_NAME) or ""
+        title = _t("Enrollment Station")
+        self.setWindowTitle(f"{title} – {name}" if name else title)
+
+    # --- technician actions (each asks the mode first) ------------------------------------
+
+    def open_settings(self) -> bool:
+        """The first-run wizard again, for the technician; False when refused."""
+        if not self.mode.allowed("settings"):
+            return False
+        wizard = FirstRunWizard(self.settings, self.mode, self)
+        wizard.secret_entered.connect(self.runtime.set_secret)
+        if wizard.exec():
+            self._retitle()
+            if wizard.calibrate.isChecked():
+                self.open_calibration()
+        return True
+
+    def open_first_run(self) -> bool:
+        """The setup wizard on a new station (no PIN yet); afterwards it needs the PIN."""
+        if self.mode.has_pin:
+            return self.open_settings()
+        wizard = FirstRunWizard(self.settings, self.mode, self)
+        wizard.secret_entered.connect(self.runtime.set_secret)
+        wizard.accepted.connect(self._on_first_run_accepted)
+        self.first_run = wizard
+        wizard.open()
+        return True
+
+    def _on_first_run_accepted(self) -> None:
+        self._retitle()
+        if self.first_run is not None and self.first_run.calibrate.isChecked():
+            self.mode.begin_setup_session()
+            self.open_calibration()
+
+    def open_secrets(self) -> bool:
+        """Store a blueprint's secret (technician only); False when refused."""
+        if not self.mode.allowed("secrets"):
+            return False
+        dialog = SecretDialog(self)
+        dialog.secret_entered.connect(self.runtime.set_secret)
+        dialog.open()
+        self.secret_dialog = dialog
+        return True
+
+    def open_calibration(self) -> bool:
+        if not self.mode.allowed("calibrate"):
+            return False
+        if self.runtime.running:
+            self.statusBar().showMessage(_t("Stop the run before calibrating the slots."))
+            return False
+        wizard = CalibrationWizard(self.layout_.slots, self)
+        self.calibration = wizard
+        wizard.calibrated.connect(self.runtime.save_calibration)
+        wizard.finished.connect(self._on_calibration_finished)
+        self.runtime.watch_devices(True)
+        wizard.open()
+        return True
+
+    def open_blueprint_file(self, path: Path | None = None) -> bool:
+        if not self.mode.allowed("blueprint"):
+            return False
+        if path is None:
+            name, _ = QFileDialog.getOpenFileName(
+                self, _t("Open blueprint"), "", _t("Blueprints (*.toml)")
+            )
+            if not name:
+                return True
+            path = Path(name)
+        self.run_control.choose(path)
+        return True
+
+    def cancel_device(self, key: str) -> bool:
+        if not self.mode.allowed("cancel"):
+            return False
+        self.runtime.cancel(key)
+        return True
+
+    # --- helper actions -------------------------------------------------------------------
+
+    def choose_blueprint(self, path: Path) -> None:
+        self.run_control.choose(path)
+
+    def start_run(self) -> None:
+        if self.run_control.path is not None and self.run_control.blueprint is not None:
+            self.runtime.start_run(self.run_control.path)
+
+    def retry_device(self, key: str) -> None:
+        self.runtime.retry(key)
+
+    def print_labels(self) -> None:
+        done = [s.summary() for s in self.model.slots() if s.state == JobState.DONE]
+        if not done:
+            self.statusBar().showMessage(_t("No finished tablets to print labels for."))
+            return
+        self.runtime.print_labels(done)
+
+    # --- slots ----------------------------------------------------------------------------
+
+    def _on_events(self, events: list[JobEvent]) -> None:
+        self.model.apply(events)
+        if self.calibration is not None:
+            self.calibration.on_events(events)
+
+    def _on_model_refreshed(self) -> None:
+        self._update_checklist()
+        selected = self.view.selectionModel().selectedIndexes()
+        if selected:
+            self.detail.show_state(self.model.slot_state(selected[0].row()))
+        self._update_banner()
+
+    def _on_state_changed(self, row: int, old: str, new: str) -> None:
+        if new == JobState.NEEDS_PERSON:
+            self._needing.add(row)
+            s = self.model.slot_state(row)
+            self.banner.announce(
+                "person",
+                _fill(_t("Slot %1 needs you: %2"), s.slot or "?", hint_text(s.hint)),
+            )
+        else:
+            self._needing.discard(row)
+
+    def _update_banner(self) -> None:
+        if self.banner.kind == "person" and not self._needing:
+            self.banner.clear_banner()
+
+    def _on_run_event(self, event: JobEvent) -> None:
+        if event.state in ("started", "resumed"):
+            self.started = True
+            self.printed = False
+            return
+        done = event.data.get("done", 0)
+        devices = event.data.get("devices", 0)
+        summary = _fill(_t("Run ended: %1 of %2 tablets done."), done, devices)
+        failed = [s for s in self.model.occupied() if s.state == JobState.FAILED]
+        if failed:
+            summary += " " + _fill(
+                _t("Failed: slots %1."), ", ".join(str(s.slot) for s in failed if s.slot)
+            )
+        self.run_control.show_summary(summary)
+        if event.state == "finished":
+            self.banner.announce("done", _t("The cart is done. Print the labels."))
+        elif event.state == "failed":
+            self.banner.announce("failed", summary)
+
+    def _on_station_problem(self, detail: str, hint: str) -> None:
+        self.banner.announce("problem", hint_text(hint) or detail)
+
+    def _on_selection_changed(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
+        indexes = selected.indexes()
+        if indexes:
+            self._show_row(indexes[0])
+
+    def _show_row(self, index: QModelIndex) -> None:
+        self.detail.show_state(self.model.slot_state(index.row()))
+        self.side.setCurrentWidget(self.detail)
+
+    def _on_retry_requested(self, key: str) -> None:
+        self.retry_device(key)
+
+    def _on_cancel_requested(self, key: str) -> None:
+        self.cancel_device(key)
+
+    def _on_load_requested(self, path: Path) -> None:
+        self.runtime.load_blueprint(path)
+
+    def _on_open_requested(self) -> None:
+        self.open_blueprint_file()
+
+    def _on_start_requested(self, path: Path) -> None:
+        self.runtime.start_run(path)
+
+    def _on_blueprint_loaded(self, path: Path, blueprint: Blueprint) -> None:
+        self.blueprint = blueprint
+        self.run_control.show_loaded(path, blueprint)
+        self._update_checklist()
+
+    def _on_blueprint_failed(self, path: Path, error: StationError) -> None:
+        self.blueprint = None
+        self.run_control.show_failed(path, error)
+        self._update_checklist()
+
+    def _on_run_started(self, _path: Path) -> None:
+        self.run_control.set_running(True)
+        self.run_control.show_summary(_t("Running…"))
+        self.started = True
+
+    def _on_run_ended(self, result: object) -> None:
+        self.run_control.set_running(False)
+        self.model.flush()
+        self.run_finished.emit(result)
+
+    def _on_failed(self, code: str, detail: str) -> None:
+        words = {
+            "busy": _t("A run is already going."),
+            "no_run": _t("No run is going."),
+            "unknown_device": _t("That device is not part of this run."),
+            "crashed": _t("The run stopped because of an error in the station."),
+            "command": _t("The station could not do that."),
+        }
+        text = words.get(code, code)
+        self.statusBar().showMessage(f"{text} {detail}".strip())
+        if code == "crashed":
+            self.banner.announce("problem", text)
+
+    def _on_notice(self, code: str, detail: str) -> None:
+        if code == "labels":
+            self.printed = True
+            self._update_checklist()
+            self.statusBar().showMessage(_fill(_t("Labels printed: %1"), detail))
+        elif code == "calibration":
+            self.statusBar().showMessage(_t("Slot calibration saved."))
+        elif code == "secret":
+            self.statusBar().showMessage(_t("Secret saved."))
+
+    def _on_mode_changed(self, active: bool) -> None:
+        for action in (self.settings_action, self.secrets_action, self.calibrate_action):
+            action.setEnabled(active)
+        self.run_control.open_button.setEnabled(active)
+        self.detail.cancel_button.setVisible(active)
+        self.technician_action.setText(
+            _t("Leave technician mode") if active else _t("Technician mode…")
+        )
+        self.statusBar().showMessage(
+            _t("Technician mode") if active else _t("Helper mode: run, retry and print")
+        )
+
+    def _on_refused(self, action: str) -> None:
+        self.statusBar().showMessage(_t("Only a technician may do that. Sign in with the PIN."))
+
+    def _on_technician_triggered(self) -> None:
+        if self.mode.active:
+            self.mode.leave()
+            return
+        if not self.mode.has_pin:
+            self.statusBar().showMessage(_t("No technician PIN is set yet: run the station setup."))
+            return
+        PinDialog(self.mode, self).open()
+
+    def _on_sound_toggled(self, on: bool) -> None:
+        self.banner.sound = on
+        self.settings.set_setting(SOUND, "on" if on else "off")
+
+    def _on_calibration_finished(self, _result: int) -> None:
+        self.runtime.watch_devices(False)
+        self.calibration = None
+
+    def _update_checklist(self) -> None:
+        blueprint = self.blueprint
+        items = checklist(
+            self.model.slots(),
+            ios=blueprint is not None and blueprint.ios is not None,
+            android=blueprint is not None and blueprint.android is not None,
+            started=self.started,
+            printed=self.printed,
+            expected=self.expected_devices(),
+        )
+        self.checklist.show_items(items)
+
+    def expected_devices(self) -> int:
+        """How many tablets the cart should hold: the calibrated slots."""
+        return self.runtime.backend.slot_count() or self.layout_.slots
+
+    def visible_texts(self) -> list[tuple[str, str]]:
+        """Every text a person can see in the window: (widget name, text). For tests."""
+        return list(_walk_texts(self))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.runtime.shutdown()
+        super().closeEvent(event)
+
+
+def widget_texts(root: QWidget) -> Iterator[tuple[str, str]]:
+    """Every text a person can see on ``root`` and its children: (widget name, text)."""
+    yield "window-title", root.windowTitle()
+    for action in root.findChildren(QAction):
+        yield "action", action.text()
+        if action.toolTip() and action.toolTip() != action.text().replace("&", ""):
+            yield "action-tooltip", action.toolTip()
+    for widget in root.findChildren(QWidget):
+        name = widget.objectName() or type(widget).__name__
+        if widget.toolTip():
+            yield name, widget.toolTip()
+        if isinstance(widget, QLabel | QAbstractButton):
+            yield name, widget.text()
+        elif isinstance(widget, QGroupBox):
+            yield name, widget.title()
+        elif isinstance(widget, QLineEdit):
+            yield name, widget.placeholderText()
+        elif isinstance(widget, QTabWidget):
+            for i in range(widget.count()):
+                yield name, widget.tabText(i)
+        elif isinstance(widget, QListWidget):
+            for i in range(widget.count()):
+                yield name, widget.item(i).text()
+        elif isinstance(widget, QPlainTextEdit):
+            yield from ((name, line) for line in widget.toPlainText().splitlines())
+        elif isinstance(widget, QTreeWidget):
+            header = widget.headerItem()
+            for i in range(header.columnCount()):
+                yield name, header.text(i)
+            for i in range(widget.topLevelItemCount()):
+                item = widget.topLevelItem(i)
+                if item is not None:
+                    yield from ((name, item.text(c)) for c in range(item.columnCount()))
+        elif isinstance(widget, QWizardPage):
+            yield name, widget.title()
+            yield name, widget.subTitle()
+
+
+def _walk_texts(root: MainWindow) -> Iterator[tuple[str, str]]:
+    yield from widget_texts(root)
+    model = root.model
+    for row in range(model.rowCount()):
+        index = model.index(row)
+        for role in (Qt.ItemDataRole.DisplayRole, Role.STEP, Role.ACTION, Role.DETAIL):
+            text = model.data(index, role)
+            if text:
+                yield f"tile-{row + 1}", str(text)
