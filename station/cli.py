@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from station import __version__
+from station import __version__, commands
 from station.sim import cli as sim_cli
 
 
@@ -18,9 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"station {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sim_cli.add_parser(sub)
-    demo = sub.add_parser("demo", help="start a virtual cart and show it as the real tools see it")
-    sim_cli.add_demo_arguments(demo)
-    demo.set_defaults(func=sim_cli.run_demo)
+    commands.add_commands(sub)  # devices, run, history, demo (the engine's front end)
     return parser
 
 
