@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from station import paths
 from station.drivers.android import AdbAndroidDriver, AndroidSettings
 from station.drivers.base import (
     DeviceEvent,
@@ -34,25 +35,25 @@ from station.store import DB_NAME, Store
 log = logging.getLogger("station.cli")
 
 CALIBRATION_FILE = "calibration.json"
-REPO_BLUEPRINTS = Path(__file__).resolve().parent.parent / "resources" / "blueprints"
+REPO_BLUEPRINTS = paths.resource_dir() / "blueprints"
 
 
 # --- wiring -----------------------------------------------------------------------------
 
 
-def _usb_scanner(snapshot: Path | None) -> PyusbScanner:
+def usb_scanner(snapshot: Path | None) -> PyusbScanner:
     """pyusb over libusb, or over a virtual cart's USB snapshot file (``--usb-snapshot``)."""
     return PyusbScanner(get_backend(snapshot) if snapshot is not None else None)
 
 
-def _host_port(text: str) -> tuple[str, int]:
+def host_port(text: str) -> tuple[str, int]:
     host, _, port = text.rpartition(":")
     if not host or not port.isdigit():
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
     return host, int(port)
 
 
-def _connection_arguments(parser: argparse.ArgumentParser) -> None:
+def connection_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir",
         type=Path,
@@ -60,7 +61,7 @@ def _connection_arguments(parser: argparse.ArgumentParser) -> None:
         help="station data (records, secrets file, pair records); default: per-user data dir",
     )
     parser.add_argument("--usbmux", default=None, help="usbmuxd address (HOST:PORT or socket path)")
-    parser.add_argument("--adb", type=_host_port, default=None, help="adb server HOST:PORT")
+    parser.add_argument("--adb", type=host_port, default=None, help="adb server HOST:PORT")
     parser.add_argument("--activation-url", default=None, help="activation server (tests)")
     parser.add_argument("--usb-snapshot", type=Path, default=None, help="USB snapshot file")
     parser.add_argument("--calibration", type=Path, default=None, help="slot calibration file")
@@ -72,7 +73,8 @@ def _connection_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
 
 
-def _data_dir(args: argparse.Namespace) -> Path:
+def data_dir_of(args: argparse.Namespace) -> Path:
+    """The station data folder: ``--data-dir`` or the platform's usual place."""
     return Path(args.data_dir) if args.data_dir is not None else default_data_dir()
 
 
@@ -236,12 +238,12 @@ async def _reporting(bus: EventBus, out: TextIO, *, as_json: bool) -> AsyncItera
 def add_commands(sub: Any) -> None:
     """Register ``devices``, ``run``, ``history`` and ``demo`` on the top-level parser."""
     devices = sub.add_parser("devices", help="list the tablets the station sees")
-    _connection_arguments(devices)
+    connection_arguments(devices)
     devices.add_argument("--json", action="store_true", help="one JSON object per line")
     devices.set_defaults(func=cmd_devices)
 
     run = sub.add_parser("run", help="provision every tablet on the cart with a blueprint")
-    _connection_arguments(run)
+    connection_arguments(run)
     run.add_argument("--blueprint", type=Path, required=True, help="the blueprint TOML file")
     run.add_argument("--expect", type=int, default=None, help="wait for this many devices")
     run.add_argument("--timeout", type=float, default=None, help="give up after S seconds")
@@ -267,9 +269,11 @@ def add_commands(sub: Any) -> None:
     demo = sub.add_parser(
         "demo", help="start a virtual cart and provision it with the demo blueprint"
     )
-    demo.add_argument("--headless", action="store_true", help="no window (the only mode yet)")
-    demo.add_argument("--ipads", type=int, default=6)
-    demo.add_argument("--androids", type=int, default=6)
+    demo.add_argument(
+        "--headless", action="store_true", help="no window, even when a display is present"
+    )
+    demo.add_argument("--ipads", type=int, default=None, help="default: 6 (window: 15)")
+    demo.add_argument("--androids", type=int, default=None, help="default: 6 (window: 15)")
     demo.add_argument("--time-scale", type=float, default=0.01)
     demo.add_argument("--timeout", type=float, default=300.0)
     demo.add_argument("--json", action="store_true")
@@ -279,7 +283,7 @@ def add_commands(sub: Any) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     _setup_logging(args.verbose)
-    data_dir = _data_dir(args)
+    data_dir = data_dir_of(args)
     try:
         secrets = SecretStore(data_dir=data_dir, force_file=args.file_secrets)
         prepared = prepare(args.blueprint, secrets)
@@ -330,7 +334,7 @@ async def _run(
     as_json: bool,
 ) -> RunResult:
     ios, android = _drivers(args, data_dir)
-    usb = _usb_scanner(args.usb_snapshot)
+    usb = usb_scanner(args.usb_snapshot)
     bus = EventBus()
     try:
         async with _reporting(bus, sys.stdout, as_json=as_json):
@@ -356,7 +360,7 @@ async def _run(
 
 def cmd_devices(args: argparse.Namespace) -> int:
     _setup_logging(args.verbose)
-    data_dir = _data_dir(args)
+    data_dir = data_dir_of(args)
     try:
         rows = asyncio.run(_devices(args, data_dir))
     except StationError as exc:
@@ -385,7 +389,7 @@ async def _devices(args: argparse.Namespace, data_dir: Path) -> list[dict[str, A
     calibration = _calibration(args, data_dir)
     ports: dict[int, str] = {}
     with contextlib.suppress(StationError):  # no libusb: slots stay unknown for iPads
-        scanned = await _usb_scanner(args.usb_snapshot).scan()
+        scanned = await usb_scanner(args.usb_snapshot).scan()
         ports = {d.location_id: d.port_path for d in scanned}
     rows: list[dict[str, Any]] = []
     try:
@@ -421,7 +425,7 @@ async def _devices(args: argparse.Namespace, data_dir: Path) -> list[dict[str, A
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    data_dir = _data_dir(args)
+    data_dir = data_dir_of(args)
     try:
         with Store(data_dir / DB_NAME, recover=False) as store:
             runs = store.runs(limit=args.limit)
@@ -475,6 +479,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 # --- station demo -----------------------------------------------------------------------
 
 
+HEADLESS_DEMO_TABLETS = 6  # of each kind: the headless demo prints a table, keep it short
 DEMO_IDENTITY = "supervision-2026"
 DEMO_WIFI = "wlan-schule"
 
@@ -495,6 +500,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(_summary(result))
     return 0 if result.ok else 1
+
+
+def _demo_count(given: int | None) -> int:
+    return HEADLESS_DEMO_TABLETS if given is None else given
 
 
 def demo_secrets(data_dir: Path) -> SecretStore:
@@ -519,8 +528,8 @@ async def _demo(args: argparse.Namespace, tmp: Path, *, as_json: bool) -> RunRes
     secrets = demo_secrets(data_dir)
     prepared = prepare(demo_blueprint(tmp / "blueprints"), secrets)
     spec = CartSpec(
-        ipads=args.ipads,
-        androids=args.androids,
+        ipads=_demo_count(args.ipads),
+        androids=_demo_count(args.androids),
         hubs=2,
         time_scale=args.time_scale,
         state_dir=tmp / "cart",
@@ -535,10 +544,10 @@ async def _demo(args: argparse.Namespace, tmp: Path, *, as_json: bool) -> RunRes
                 activation_server=info["activation_url"],
             )
         )
-        adb_host, adb_port = _host_port(info["adb"])
+        adb_host, adb_port = host_port(info["adb"])
         android = AdbAndroidDriver(AndroidSettings(host=adb_host, port=adb_port))
         bus = EventBus()
-        person = asyncio.ensure_future(_person_at_cart(bus.subscribe(), cart))
+        person = asyncio.ensure_future(person_at_cart(bus.subscribe(), cart))
         try:
             with Store(data_dir / DB_NAME) as store:
                 async with _reporting(bus, sys.stdout, as_json=as_json):
@@ -547,9 +556,9 @@ async def _demo(args: argparse.Namespace, tmp: Path, *, as_json: bool) -> RunRes
                         store=store,
                         ios=ios,
                         android=android,
-                        usb=_usb_scanner(cart.usb_snapshot_path),
+                        usb=usb_scanner(cart.usb_snapshot_path),
                         calibration=calibration,
-                        expect=args.ipads + args.androids,
+                        expect=_demo_count(args.ipads) + _demo_count(args.androids),
                         within=args.timeout,
                         settings=EngineSettings(person_poll=0.2, backoff_scale=0.02),
                         bus=bus,
@@ -562,7 +571,7 @@ async def _demo(args: argparse.Namespace, tmp: Path, *, as_json: bool) -> RunRes
             await android.close()
 
 
-async def _person_at_cart(sub: Subscription, cart: VirtualCart) -> None:
+async def person_at_cart(sub: Subscription, cart: VirtualCart) -> None:
     """The demo's person: taps Trust / Allow when a tablet asks for it."""
     async for event in sub:
         if event.type is not EventType.JOB or event.state != JobState.NEEDS_PERSON.value:
