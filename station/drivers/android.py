@@ -15,6 +15,8 @@ import logging
 import re
 import socket
 import stat
+import struct
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from adbutils import AdbClient, AdbDevice
-from adbutils.errors import AdbError
+from adbutils.errors import AdbError, AdbSyncError
 
 from station.drivers.base import (
     AppVersion,
@@ -60,6 +62,9 @@ _JAVA_EXCEPTION = re.compile(r"^(?:[a-z]\w*\.)+\w*(?:Exception|Error): ")
 _NAMESPACES = ("global", "secure", "system")
 _SETTING_KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _PROGRESS_STEP = 0.01
+_SYNC_CHUNK = 64 * 1024  # adbd's largest sync DATA message
+_NO_SPACE = ("no space left", "enospc", "not enough space")
+STORAGE_HINT = "Free space on the tablet or factory-reset it"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -152,7 +157,7 @@ def _owner_hint(text: str) -> str:
 
 
 class _ProgressReader:
-    """A file wrapper that reports bytes read (the sync push reads it in 4 KiB pieces)."""
+    """A file wrapper that reports bytes read (the sync push reads it in 64 KiB pieces)."""
 
     def __init__(self, handle: IO[bytes], size: int, report: Callable[[float], None]) -> None:
         self._handle = handle
@@ -371,21 +376,67 @@ class AdbAndroidDriver:
 
     # --- files and apps ---
 
+    def _sync_send(self, handle: str, source: Any, dest: str, mode: int) -> None:
+        """A sync SEND that keeps adbd's reason when it refuses the file.
+
+        WORKAROUND: adbutils 2.12's ``sync.push`` reads only the four bytes ``FAIL`` and
+        raises ``AdbError("FAIL")``, dropping the text that follows (``write failed: No
+        space left on device``). adbd drains DATA until DONE after a failure, then answers
+        ``FAIL`` + length + text; if it hangs up early, the answer is still readable.
+        """
+        spec = f"{dest},{stat.S_IFREG | mode}".encode()
+        with self._device(handle).open_transport(timeout=None) as conn:
+            conn.send_command("sync:")
+            conn.check_okay()
+            try:
+                conn.conn.sendall(b"SEND" + struct.pack("<I", len(spec)) + spec)
+                while chunk := source.read(_SYNC_CHUNK):
+                    conn.conn.sendall(b"DATA" + struct.pack("<I", len(chunk)) + chunk)
+                conn.conn.sendall(b"DONE" + struct.pack("<I", int(time.time())))
+            except OSError as exc:
+                log.debug("%s: sync push cut short (%s); reading adbd's answer", handle, exc)
+            try:
+                status = conn.read(4)
+                if status == b"FAIL":
+                    head = conn.read(4)
+                    length = struct.unpack("<I", head)[0] if len(head) == 4 else 0
+                    text = conn.read(min(length, 4096)).decode("utf-8", errors="replace")
+                    raise AdbSyncError(text or "FAIL")
+            except OSError as exc:
+                raise AdbError(f"connection closed ({exc})") from exc
+            if status != b"OKAY":
+                raise AdbError(f"connection closed (sync answered {status!r})")
+
     def _push_blocking(
-        self, handle: str, src: Path, dest: str, report: Callable[[float], None] | None
+        self,
+        handle: str,
+        src: Path,
+        dest: str,
+        report: Callable[[float], None] | None,
+        action: str,
     ) -> int:
         size = src.stat().st_size
         with src.open("rb") as handle_file:
             reader: Any = (
                 handle_file if report is None else _ProgressReader(handle_file, size, report)
             )
-            self._device(handle).sync.push(reader, dest, mode=0o644)
+            try:
+                self._sync_send(handle, reader, dest, 0o644)
+            except AdbSyncError as exc:
+                text = " ".join(str(a) for a in exc.args)
+                if any(s in text.lower() for s in _NO_SPACE):
+                    raise DeviceRefused(
+                        f"{action}: not enough storage on the tablet ({text})",
+                        device=handle,
+                        hint=STORAGE_HINT,
+                    ) from exc
+                raise
         info = self._device(handle).sync.stat(dest)
         if info.size != size or not stat.S_ISREG(info.mode):
             raise DeviceRefused(
-                f"push {src.name}: {dest} has {info.size} bytes on the tablet, not {size}",
+                f"{action}: {dest} has {info.size} bytes on the tablet, not {size}",
                 device=handle,
-                hint="Check the tablet's free storage",
+                hint=STORAGE_HINT,
             )
         return size
 
@@ -408,7 +459,8 @@ class AdbAndroidDriver:
         if not await asyncio.to_thread(src.is_file):
             raise InputError(f"{src}: no such file")
         report = self._reporter(progress, 0.0, 1.0, f"Copying {src.name}")
-        await self._run(handle, f"push {src.name}", self._push_blocking, handle, src, dest, report)
+        action = f"push {src.name}"
+        await self._run(handle, action, self._push_blocking, handle, src, dest, report, action)
         await asyncio.sleep(0)  # let the last threadsafe progress report run first
 
     async def file_size(self, handle: str, path: str) -> int | None:
@@ -427,7 +479,9 @@ class AdbAndroidDriver:
         report = self._reporter(progress, 0.0, 0.8, f"Copying {path.name}")
         action = f"install {path.name}"
         try:
-            await self._run(handle, action, self._push_blocking, handle, path, staged, report)
+            await self._run(
+                handle, action, self._push_blocking, handle, path, staged, report, action
+            )
             await asyncio.sleep(0)
             if progress is not None:
                 progress(Progress(0.8, f"Installing {path.name}"))

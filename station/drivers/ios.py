@@ -35,7 +35,11 @@ from pymobiledevice3 import exceptions as pmd3
 from pymobiledevice3 import usbmux
 from pymobiledevice3.lockdown import SYSTEM_BUID, UsbmuxLockdownClient
 from pymobiledevice3.service_connection import ServiceConnection
-from pymobiledevice3.services.installation_proxy import InstallationProxyService
+from pymobiledevice3.services.afc import AfcService
+from pymobiledevice3.services.installation_proxy import (
+    TEMP_REMOTE_BASEDIR,
+    InstallationProxyService,
+)
 from pymobiledevice3.services.mobile_activation import MobileActivationService
 from pymobiledevice3.services.mobile_config import MobileConfigService
 
@@ -210,6 +214,13 @@ def _keybag(identity: bytes) -> Iterator[Path]:
             os.unlink(name)
 
 
+def _owner_only(folder: Path) -> None:
+    """pymobiledevice3 writes pair records with the umask's mode (0644): make them 0600."""
+    for record in folder.glob("*.plist"):
+        with contextlib.suppress(OSError):
+            os.chmod(record, 0o600)
+
+
 def _mc_error_text(reply: Mapping[str, Any]) -> str:
     chain = reply.get("ErrorChain")
     if isinstance(chain, list) and chain and isinstance(chain[0], dict):
@@ -238,6 +249,76 @@ def render_wallpaper(asset_tag: str, school: str, *, size: tuple[int, int] = (16
     return out.getvalue()
 
 
+# --- quiet AFC uploads ----------------------------------------------------------------------
+
+
+class _UploadProgress:
+    """Stands in for pymobiledevice3's ProgressBar: reports to our callback, prints nothing."""
+
+    def __init__(self, total: int, report: Any) -> None:
+        self._total = max(1, total)
+        self._done = 0
+        self._report = report
+
+    def update(self, n: float = 1) -> None:
+        self._done += int(n)
+        self._report(min(1.0, self._done / self._total))
+
+
+class _RetrievedFutures(dict[int, "asyncio.Future[Any]"]):
+    """AFC's table of waiting requests, whose failures count as seen.
+
+    WORKAROUND: pymobiledevice3 11.45's AFC reader fails every waiting future when the
+    connection drops, while the sender that registered it may already be raising its own
+    ConnectionTerminatedError: that future's exception is then never retrieved and asyncio
+    logs "Future exception was never retrieved" at garbage collection. The error still
+    reaches the caller through its own path (mapped to DeviceGone).
+    """
+
+    def __setitem__(self, key: int, future: asyncio.Future[Any]) -> None:
+        future.add_done_callback(_retrieve)
+        super().__setitem__(key, future)
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+class _QuietAfc(AfcService):
+    """AFC whose dropped-connection failures never surface as asyncio log noise."""
+
+    def __init__(self, lockdown: Any) -> None:
+        super().__init__(lockdown)
+        self._afc_pending = _RetrievedFutures()
+
+
+async def _install_staged(proxy: InstallationProxyService, remote: str, on_percent: Any) -> None:
+    """``Install`` of a staged package, following installd's answers until Complete.
+
+    The library's ``send_package`` draws a progress bar on stderr whatever handler it gets;
+    this is its exchange without the bar (same errors: AppInstallError with installd's text).
+    """
+    await proxy.service.send_plist(
+        {"Command": "Install", "ClientOptions": {}, "PackagePath": remote}
+    )
+    while True:
+        response = await proxy.service.recv_plist()
+        if not response:
+            raise pmd3.AppInstallError()
+        if not isinstance(response, dict):
+            raise pmd3.AppInstallError(f"installd answered {response!r}")
+        error = response.get("Error")
+        if error:
+            description = response.get("ErrorDescription")
+            raise pmd3.AppInstallError(f"{error!s}: {description!s}")
+        percent = response.get("PercentComplete")
+        if isinstance(percent, int | float) and percent:
+            on_percent(percent)
+        if response.get("Status") == "Complete":
+            return
+
+
 # --- the driver -------------------------------------------------------------------------------
 
 
@@ -253,7 +334,9 @@ class UsbmuxIosDriver:
         self._settings = settings
         self._address = settings.resolved_usbmux_address()
         self._watchers: set[asyncio.Queue[DeviceEvent | BaseException]] = set()
-        settings.pair_records.mkdir(parents=True, exist_ok=True)
+        # Pair records hold the host's private key: owner-only (mkdir's mode obeys the umask).
+        settings.pair_records.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(settings.pair_records, 0o700)
 
     # --- discovery ---
 
@@ -430,6 +513,7 @@ class UsbmuxIosDriver:
             except pmd3.PasswordRequiredError:
                 presence = Presence.LOCKED
             else:
+                _owner_only(self._settings.pair_records)
                 await self._share(client, handle)
                 if not await client.validate_pairing():
                     raise DeviceProtocolError(
@@ -483,14 +567,26 @@ class UsbmuxIosDriver:
 
         def on_percent(percent: object, *_args: object) -> None:
             if isinstance(percent, int | float):
-                report(0.05 + 0.95 * float(percent) / 100.0, f"Installing {path.name}")
+                report(0.5 + 0.5 * float(percent) / 100.0, f"Installing {path.name}")
 
         if not await asyncio.to_thread(path.is_file):
             raise InputError(f"{path}: no such app file")
+        data = await asyncio.to_thread(path.read_bytes)
+        # install_from_local would draw a rich progress bar on stderr: upload ourselves.
+        remote = f"{TEMP_REMOTE_BASEDIR}/{uuid4()}.ipa"
+        upload = _UploadProgress(len(data), lambda f: report(0.5 * f, f"Uploading {path.name}"))
         async with self._lockdown(handle, f"install {path.name}") as client:
             report(0.0, f"Uploading {path.name}")
-            async with InstallationProxyService(lockdown=client) as proxy:
-                await proxy.install_from_local(path, "Install", {}, on_percent)
+            async with _QuietAfc(client) as afc:
+                try:
+                    await afc.makedirs(TEMP_REMOTE_BASEDIR)
+                    await afc.set_file_contents(remote, data, progress=cast(Any, upload))
+                    async with InstallationProxyService(lockdown=client) as proxy:
+                        await _install_staged(proxy, remote, on_percent)
+                finally:
+                    # Best effort: after an unplug the original error is the one to report.
+                    with contextlib.suppress(pmd3.PyMobileDevice3Exception, OSError):
+                        await afc.rm_single(remote, force=True)
         report(1.0, f"Installed {path.name}")
 
     async def installed_apps(self, handle: str) -> dict[str, AppVersion]:
@@ -499,6 +595,11 @@ class UsbmuxIosDriver:
             InstallationProxyService(lockdown=client) as proxy,
         ):
             apps = await proxy.get_apps(application_type="User")
+        with map_ios_errors(handle, "list apps"):  # the answer is the device's: any shape
+            return self._app_versions(handle, apps)
+
+    @staticmethod
+    def _app_versions(handle: str, apps: Mapping[Any, Any]) -> dict[str, AppVersion]:
         result = {}
         for bundle_id, record in apps.items():
             if not isinstance(record, dict):
@@ -521,15 +622,18 @@ class UsbmuxIosDriver:
             config = await mc.get_cloud_configuration()
         if not isinstance(config, dict):
             return SupervisionState(supervised=False)
-        certs = config.get("SupervisorHostCertificates") or []
-        return SupervisionState(
-            supervised=bool(config.get("IsSupervised")),
-            organization=config.get("OrganizationName"),
-            supervisor_cert_sha256=tuple(
-                hashlib.sha256(c).hexdigest() for c in certs if isinstance(c, bytes)
-            ),
-            skip_setup=tuple(str(k) for k in config.get("SkipSetup") or ()),
-        )
+        with map_ios_errors(handle, "read supervision"):  # the answer is the device's: any shape
+            certs = config.get("SupervisorHostCertificates") or []
+            return SupervisionState(
+                supervised=bool(config.get("IsSupervised")),
+                organization=org
+                if isinstance(org := config.get("OrganizationName"), str)
+                else None,
+                supervisor_cert_sha256=tuple(
+                    hashlib.sha256(c).hexdigest() for c in certs if isinstance(c, bytes)
+                ),
+                skip_setup=tuple(str(k) for k in config.get("SkipSetup") or ()),
+            )
 
     async def supervise(
         self, handle: str, *, organization: str, identity: bytes, skip_setup: Sequence[str]
@@ -573,6 +677,11 @@ class UsbmuxIosDriver:
             MobileConfigService(lockdown=client) as mc,
         ):
             reply = await mc.get_profile_list()
+        with map_ios_errors(handle, "list profiles"):  # the answer is the device's: any shape
+            return self._profile_summaries(handle, reply)
+
+    @staticmethod
+    def _profile_summaries(handle: str, reply: Mapping[str, Any]) -> list[ProfileSummary]:
         metadata = reply.get("ProfileMetadata") or {}
         order = reply.get("OrderedIdentifiers") or list(metadata)
         result = []

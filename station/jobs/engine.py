@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import random
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,13 +46,18 @@ from station.jobs.ios_steps import ios_plan
 from station.jobs.steps import Step, StepContext
 from station.jobs.transfers import TransferLimiter, hub_of
 from station.secrets import SupervisionIdentity
-from station.store import OutboxEntry, StepStatus, Store
+from station.store import StepStatus, Store
+from station.sync.targets import DeviceResult, hub_entry
 
 log = logging.getLogger("station.jobs")
 
 RESULT_STEP = "result"
 GONE_HINT = "Plug the tablet back in (any slot): its job goes on where it stopped"
 RETRY_HINT = "Check the tablet and its cable, then retry it"
+CART_SETTING = "cart.name"  # the store setting ``station labels`` also reads
+RECOVERY_PREFIX = "ios:recovery-"  # job key of a recovery iPad whose UDID cannot be derived
+# iBoot's USB serial string: "... CPID:8027 ... ECID:001A2B3C4D5E6F70 ... SRNM:[F9FXXXXXX]".
+_IBOOT_FIELD = re.compile(r"(CPID|ECID|SRNM):\[?([0-9A-Za-z]+)\]?")
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,8 @@ class EngineSettings:
     backoff_cap: float = 120.0
     restart_wait: float = 60.0  # how long to wait for a device to leave after erase
     settle: float = 1.0  # without --expect: how long no new device must appear
-    usb_poll: float = 2.0  # seconds between USB scans for tablets adb cannot see
+    usb_poll: float = 2.0  # seconds between USB scans (adb-invisible tablets, recovery iPads)
+    cart_name: str = ""  # recorded with every device (labels); else the store's "cart.name"
 
 
 class _Gone(Exception):
@@ -168,6 +176,7 @@ class Engine:
         self._locations: dict[int, str] = {}
         self._ios_steps: Sequence[Step[IosDriver]] = ios_plan(blueprint)
         self._android_steps: Sequence[Step[AndroidDriver]] = android_plan(blueprint)
+        self.cart = self.settings.cart_name or store.get_setting(CART_SETTING) or ""
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -178,8 +187,10 @@ class Engine:
             self._watchers.append(asyncio.ensure_future(self._watch(self.ios)))
         if self.android is not None and self._android_steps:
             self._watchers.append(asyncio.ensure_future(self._watch(self.android)))
-            if self.usb is not None:
-                self._watchers.append(asyncio.ensure_future(self._scan_usb(self.usb)))
+        if self.usb is not None and (
+            self._watches(Platform.IOS) or self._watches(Platform.ANDROID)
+        ):
+            self._watchers.append(asyncio.ensure_future(self._scan_usb(self.usb)))
 
     async def stop(self) -> None:
         """Stop watching and cancel every running job (its step is recorded interrupted)."""
@@ -292,23 +303,93 @@ class Engine:
                 )
             await asyncio.sleep(self.settings.person_poll)
 
-    async def _scan_usb(self, usb: UsbScanner) -> None:
-        """Tablets on USB that adb cannot see (USB debugging off) are a person's job too.
+    def _watches(self, platform: Platform) -> bool:
+        if platform is Platform.IOS:
+            return self.ios is not None and bool(self._ios_steps)
+        return self.android is not None and bool(self._android_steps)
 
-        One this blueprint already finished (it switched USB debugging off last) counts as
-        done, so a re-run of the cart finishes without anyone touching those tablets.
+    async def _scan_usb(self, usb: UsbScanner) -> None:
+        """Tablets on USB that no daemon sees are a person's job too.
+
+        Android with USB debugging off: one this blueprint already finished (it switched USB
+        debugging off last) counts as done, so a re-run of the cart finishes without anyone
+        touching those tablets. iPads in recovery mode: usbmuxd does not list them at all.
         """
         while True:
             try:
                 found = await usb.scan()
             except (OSError, StationError) as exc:
                 log.warning("USB scan failed: %s", exc)
-                found = []
+                await asyncio.sleep(self.settings.usb_poll)
+                continue
             self._locations.update({d.location_id: d.port_path for d in found})
+            recovering: set[str] = set()
             for device in found:
-                if device.kind is UsbKind.ANDROID_NO_ADB and device.serial:
+                if (
+                    device.kind is UsbKind.ANDROID_NO_ADB
+                    and device.serial
+                    and self._watches(Platform.ANDROID)
+                ):
                     self._debugging_off(device.serial, device.port_path)
+                elif device.kind is UsbKind.IPAD_RECOVERY and self._watches(Platform.IOS):
+                    recovering.add(self._in_recovery(device.serial or "", device.port_path))
+            self._left_recovery(recovering)
             await asyncio.sleep(self.settings.usb_poll)
+
+    def _in_recovery(self, usb_serial: str, port: str) -> str:
+        """Show an iPad in recovery mode as its slot needing a person; returns its job key.
+
+        iPads with an A12 or later (CPID 0x8020 and up) have the UDID ``<CPID>-<ECID>``, so
+        their recovery job is the very job that goes on once the iPad starts normally.
+        """
+        fields = dict(_IBOOT_FIELD.findall(usb_serial))
+        ecid, cpid = fields.get("ECID", ""), fields.get("CPID", "")
+        try:
+            derivable = int(cpid, 16) >= 0x8020 and int(ecid, 16) >= 0
+        except ValueError:
+            derivable = False
+        if derivable:
+            key = f"ios:0000{int(cpid, 16):04X}-{int(ecid, 16):016X}"
+        else:
+            key = f"{RECOVERY_PREFIX}{ecid or port}"
+        job = self.jobs.get(key)
+        if job is None:
+            if not derivable and any(
+                j.platform is Platform.IOS and j.handle is not None and j.port == port
+                for j in self.jobs.values()
+            ):
+                return key  # a stale scan: an iPad is up normally on that port now
+            job = self.jobs[key] = Job(key, Platform.IOS, fields.get("SRNM", ""))
+        if job.state.final or job.handle is not None:
+            return key
+        job.port = port
+        job.slot = self.calibration.slot_for(port)
+        job.presence = Presence.RECOVERY
+        self._set_state(
+            job,
+            JobState.NEEDS_PERSON,
+            detail="the iPad is in recovery mode",
+            hint=Presence.RECOVERY.hint,
+        )
+        return key
+
+    def _left_recovery(self, recovering: set[str]) -> None:
+        """Recovery iPads no longer on USB in recovery: restarting normally, or unplugged."""
+        for job in list(self.jobs.values()):
+            if (
+                job.presence is not Presence.RECOVERY
+                or job.key in recovering
+                or job.handle is not None
+                or job.state.final
+            ):
+                continue
+            job.presence = Presence.OFFLINE
+            self._set_state(
+                job,
+                JobState.PAUSED,
+                detail="the iPad left recovery mode",
+                hint=Presence.OFFLINE.hint,
+            )
 
     def _debugging_off(self, serial: str, port: str) -> None:
         same = [
@@ -411,6 +492,8 @@ class Engine:
             job.slot = self.calibration.slot_for(port) if port else job.slot
             self._by_handle[event.handle] = job
             self._record(job, "device.attached", {"handle": event.handle, "port": port})
+            if job.platform is Platform.IOS:
+                self._forget_recovery(job)
         job.presence = event.presence
         self._publish(self._device_event(event, job))
         job.present.set()
@@ -423,6 +506,24 @@ class Engine:
             self._show_presence(job, job.step)
         if job.task is None:
             self._start_job(job)
+
+    def _forget_recovery(self, job: Job) -> None:
+        """An iPad came up normally where a recovery iPad (UDID unknown then) was: the same one."""
+        for key, other in list(self.jobs.items()):
+            if key.startswith(RECOVERY_PREFIX) and other is not job and other.port == job.port:
+                del self.jobs[key]
+                self._publish(
+                    JobEvent(
+                        type=EventType.JOB,
+                        job=key,
+                        platform=Platform.IOS.value,
+                        slot=other.slot,
+                        port=other.port,
+                        state=JobState.CANCELLED.value,
+                        detail=f"started normally as {job.key}",
+                    )
+                )
+                self._changed.set()
 
     def _device_event(self, event: DeviceEvent, job: Job | None) -> JobEvent:
         return JobEvent(
@@ -529,6 +630,8 @@ class Engine:
             job.asset_tag = self.store.allocate_asset_tag(
                 self.blueprint.asset_tag, device.id, run_id=self.run_id
             )
+        # Where it sits on the cart, for labels in slot order (station labels).
+        self._record(job, "device.identified", {"serial": job.serial, "port": job.port})
 
     def _handle(self, job: Job) -> str:
         if job.handle is None:
@@ -740,36 +843,46 @@ class Engine:
         )
 
     def _outcome(self, job: Job, status: StepStatus, detail: str) -> None:
-        """The device's result and its outbox row, in one transaction."""
+        """The device's result and its outbox row for the hub, in one transaction."""
         if job.device_id is None:
             return
-        payload = {
-            "platform": job.platform.value,
-            "serial": job.serial,
-            "udid": job.info.udid if job.info else None,
-            "model": job.info.model if job.info else "",
-            "asset_tag": job.asset_tag,
-            "name": self.blueprint.render_device_name(
+        model = job.info.model if job.info else ""
+        name = (
+            self.blueprint.render_device_name(
                 asset_tag=job.asset_tag,
                 serial=job.serial,
                 slot=job.slot if job.slot is not None else "",
-                model=job.info.model if job.info else "",
+                model=model,
             )
             if job.asset_tag
-            else "",
-            "school": self.blueprint.school.id,
-            "blueprint": self.blueprint.content_hash,
-            "status": status.value,
-            "detail": detail,
-        }
-        op = "device.provisioned" if status is StepStatus.DONE else "device.failed"
+            else ""
+        )
+        done = status is StepStatus.DONE
+        # Device-given text (serial, model, name) is cleaned: a result must always validate.
+        result = DeviceResult(
+            serial=_printable(job.serial, 64) or _printable(job.key, 64) or "unknown",
+            platform="ios" if job.platform is Platform.IOS else "android",
+            step=RESULT_STEP,
+            status="done" if done else "failed",
+            recorded_at=dt.datetime.now(dt.UTC),
+            model=_printable(model, 200),
+            name=_printable(name, 200),
+            operator=_printable(self.blueprint.school.operator, 200),
+            school=_printable(self.blueprint.school.id, 200),
+            cart=_printable(self.cart, 200),
+            slot=job.slot if job.slot is not None and 0 <= job.slot <= 1000 else None,
+            run_id=_printable(self.run_id, 200),
+            error="" if done else detail[:2000],
+            milestone="provisioned" if done else None,
+            asset_tag=_printable(job.asset_tag, 200),
+        )
         self.store.record_step_result(
             self.run_id,
             job.device_id,
             RESULT_STEP,
             status,
             detail=detail,
-            outbox=[OutboxEntry("inventory", op, job.serial, payload)],
+            outbox=[hub_entry(result)],
         )
 
     def _finish(self, job: Job, *, detail: str = "") -> None:
@@ -832,8 +945,14 @@ class Engine:
         self._changed.set()
 
     def _record(self, job: Job, kind: str, data: Mapping[str, Any]) -> None:
+        """One event in the store; a device's events carry its slot and cart (for labels)."""
+        where: dict[str, Any] = {}
+        if job.device_id is not None:
+            where = {"slot": job.slot, "cart": self.cart, "school": self.blueprint.school.id}
+            if job.asset_tag:
+                where["asset_tag"] = job.asset_tag
         self.store.record_event(
-            kind, {"job": job.key, **data}, run_id=self.run_id, device_id=job.device_id
+            kind, {"job": job.key, **where, **data}, run_id=self.run_id, device_id=job.device_id
         )
 
     def _publish(self, event: JobEvent) -> None:
@@ -845,6 +964,11 @@ class _Identify(Step[Any]):
     """Not a real step: read the device's identity once it answers (after the gates)."""
 
     name = "identify"
+
+
+def _printable(text: str, limit: int) -> str:
+    """``text`` without control characters, at most ``limit`` long (the hub's field rules)."""
+    return "".join(ch for ch in text if ord(ch) >= 32 and ord(ch) != 127)[:limit]
 
 
 def _attached(job: Job) -> bool:

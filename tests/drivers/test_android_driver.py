@@ -321,3 +321,41 @@ async def test_adb_server_address_comes_from_the_environment(
     monkeypatch.setenv("ANDROID_ADB_SERVER_PORT", str(cart.adb.port))
     driver = AdbAndroidDriver()
     assert [e.handle for e in await driver.devices()] == [handle(cart, 1)]
+
+
+async def test_full_storage_keeps_the_devices_reason(start_cart: StartCart, tmp_path: Path) -> None:
+    """adbd's sync FAIL text survives (adbutils alone reports only "FAIL")."""
+    cart = await start_cart(ipads=0, androids=1, slots={1: SlotOverride(free_bytes=100_000)})
+    driver = adb_driver(cart)
+    h = handle(cart, 1)
+    apk = make_apk(tmp_path / "big.apk", "org.school.big", 1, "1", "Big", padding_bytes=400_000)
+    with pytest.raises(DeviceRefused) as refused:
+        await driver.install_app(h, apk)
+    assert refused.value.message.startswith("install big.apk: not enough storage")
+    assert "No space left on device" in refused.value.message  # adbd's own words
+    assert refused.value.hint == "Free space on the tablet or factory-reset it"
+    assert refused.value.device == h
+    assert "org.school.big" not in tablet(cart, 1).packages
+    assert not [p for p in tablet(cart, 1).files if p.endswith(".apk")]
+    with pytest.raises(DeviceRefused) as pushed:
+        await driver.push_file(h, apk, "/sdcard/Download/big.apk")
+    assert "not enough storage" in pushed.value.message
+    # The tablet still answers afterwards, and a file that fits still goes through.
+    small = tmp_path / "small.txt"
+    small.write_bytes(b"x" * 1000)
+    await driver.push_file(h, small, "/sdcard/Download/small.txt")
+    assert await driver.file_size(h, "/sdcard/Download/small.txt") == 1000
+
+
+async def test_sync_refusal_other_than_storage_keeps_its_text(
+    start_cart: StartCart, tmp_path: Path
+) -> None:
+    cart = await start_cart(ipads=0, androids=1)
+    driver = adb_driver(cart)
+    small = tmp_path / "small.txt"
+    small.write_bytes(b"hello")
+    with pytest.raises(DeviceRefused) as refused:
+        await driver.push_file(handle(cart, 1), small, "/system/bin/small.txt")
+    assert refused.value.message.startswith("push small.txt: ")
+    assert refused.value.message.removeprefix("push small.txt: ") != "FAIL"
+    assert "Read-only file system" in refused.value.message or "Permission" in refused.value.message

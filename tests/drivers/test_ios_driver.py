@@ -460,3 +460,58 @@ async def test_usbmuxd_address_comes_from_the_environment(
     monkeypatch.setenv("USBMUXD_SOCKET_ADDRESS", cart.ready_info()["usbmux"])
     driver = UsbmuxIosDriver(IosSettings(pair_records=tmp_path / "p"))
     assert [e.handle for e in await driver.devices()] == [udid(cart, 1)]
+
+
+async def test_install_with_progress_prints_nothing(
+    start_cart: StartCart, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """No library progress bar on stdout/stderr: it would tear through the CLI's live table."""
+    cart = await start_cart(ipads=1, slots={1: SlotOverride(trust="accept")})
+    handle = udid(cart, 1)
+    driver = ios_driver(cart, tmp_path / "pair")
+    await driver.pair(handle)
+    ipa = make_ipa(tmp_path / "reader.ipa", "org.school.reader", "7", "7.0", "Reader", 9_000_000)
+    capfd.readouterr()
+    seen: list[Progress] = []
+    await driver.install_app(handle, ipa, seen.append)
+    out, err = capfd.readouterr()
+    assert (out, err) == ("", "")
+    fractions = [p.fraction for p in seen]
+    assert fractions == sorted(fractions)
+    assert any(
+        0.0 < f <= 0.5 and "Uploading" in p.detail for f, p in zip(fractions, seen, strict=True)
+    )
+    assert fractions[-1] == 1.0
+    assert "org.school.reader" in await driver.installed_apps(handle)
+
+
+async def test_unplug_mid_install_leaves_no_unretrieved_errors(
+    start_cart: StartCart, tmp_path: Path
+) -> None:
+    """Every future the install made has its error seen ("never retrieved" logs stay away)."""
+    import gc
+
+    loop = asyncio.get_running_loop()
+    unhandled: list[dict[str, object]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: unhandled.append(context))
+    try:
+        cart = await start_cart(
+            ipads=1, time_scale=1.0, slots={1: SlotOverride(trust="accept", slow=20)}
+        )
+        handle = udid(cart, 1)
+        driver = ios_driver(cart, tmp_path / "pair")
+        await driver.pair(handle)
+        ipa = make_ipa(tmp_path / "big.ipa", "org.school.big", "1", "1", "Big", 2_000_000)
+        install = asyncio.ensure_future(driver.install_app(handle, ipa))
+        await cart.wait_milestone(1, "transfer")
+        await cart.unplug(1)
+        with pytest.raises(DeviceGone):
+            await install
+        del install
+        for _ in range(3):
+            await asyncio.sleep(0)
+            gc.collect()
+    finally:
+        loop.set_exception_handler(previous)
+    assert not [c for c in unhandled if "never retrieved" in str(c.get("message"))], unhandled

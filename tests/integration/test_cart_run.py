@@ -40,7 +40,7 @@ WIFI = "de.kreissegeberg.schulit.wlan"
 MDM_PROFILE = "de.kreissegeberg.schulit.mdm-enrollment"
 TWIN_SERIAL = "0123456789ABCDEF"
 UNAUTHORIZED = 22  # an Android tablet whose USB debugging prompt waits for a person
-FULL = 4  # an iPad with full storage (see the report: adbutils drops Android's sync FAIL text)
+FULL = 4  # an iPad with full storage (Android: tests/integration/test_recovery_and_labels.py)
 
 
 def faulty_cart(ipads: int, androids: int) -> Scenario:

@@ -16,6 +16,7 @@ import pytest
 from station.sim.cart import VirtualCart
 from station.sim.scenario import Scenario, SlotOverride
 from station.store import DB_NAME, OutboxState, RunStatus, StepStatus, Store
+from station.sync.targets import OP_DEVICE_RESULT, DeviceResult
 from tests.integration.conftest import KEEP_ADB, station_command
 
 ONCE_STEPS = ("erase", "supervise", "device_owner")
@@ -113,7 +114,9 @@ async def test_sigkill_mid_run_then_restart_finishes_with_nothing_twice(
             assert [r.status for r in results] == [StepStatus.DONE]
             assert not [r for r in mine if r.status is StepStatus.RUNNING]
         outbox = store.outbox(state=OutboxState.PENDING)
-        assert sorted(o.op for o in outbox) == ["device.provisioned"] * 6
+        assert sorted(o.op for o in outbox) == [OP_DEVICE_RESULT] * 6
+        results = [DeviceResult.model_validate(o.payload) for o in outbox]
+        assert {r.milestone for r in results} == {"provisioned"}
 
     history = await _start([*station_python(), "history", "--json", "--data-dir", str(station_dir)])
     out, err = await _finish(history, limit=60)

@@ -17,6 +17,7 @@ from station.jobs.ios_steps import OTHER_SUPERVISOR_HINT
 from station.jobs.runner import Prepared
 from station.jobs.steps import STORAGE_HINT
 from station.store import OutboxState, StepStatus, Store
+from station.sync.targets import OP_DEVICE_RESULT, TARGET_HUB, DeviceResult
 from tests.fakes import FakeAndroidDriver, FakeIosDriver, FakeTablet, FakeUsbScanner, no_adb
 from tests.jobs.conftest import FAST
 
@@ -252,10 +253,19 @@ async def test_refusals_fail_with_the_devices_text_and_the_next_action(
     assert jobs[full.serial].state is JobState.FAILED
     assert "INSUFFICIENT_STORAGE" in jobs[full.serial].detail
     assert jobs[full.serial].hint == STORAGE_HINT
-    # Each device's result went into the outbox with it.
+    # Each device's result went into the outbox with it, as the hub's DeviceResult.
     outbox = store.outbox(state=OutboxState.PENDING)
-    assert sorted(o.op for o in outbox) == ["device.failed", "device.failed", "device.provisioned"]
-    assert {o.natural_key for o in outbox} == {good.serial, account.serial, full.serial}
+    assert {(o.target, o.op) for o in outbox} == {(TARGET_HUB, OP_DEVICE_RESULT)}
+    results = {r.serial: r for r in (DeviceResult.model_validate(o.payload) for o in outbox)}
+    assert set(results) == {good.serial, account.serial, full.serial}
+    assert results[good.serial].status == "done"
+    assert results[good.serial].milestone == "provisioned"
+    assert results[good.serial].asset_tag == jobs[good.serial].asset_tag
+    assert results[full.serial].status == "failed"
+    assert "INSUFFICIENT_STORAGE" in results[full.serial].error
+    assert results[full.serial].milestone is None
+    assert {r.school for r in results.values()} == {prepared.blueprint.school.id}
+    assert {r.operator for r in results.values()} == {prepared.blueprint.school.operator}
 
 
 async def test_large_transfers_are_limited_per_hub(
