@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -336,7 +337,7 @@ def read_apk(path: Path) -> ApkInfo:
         raise ArtifactError(where, "file not found") from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
         raise ArtifactError(where, f"not a zip archive ({exc})") from exc
-    except (OSError, RuntimeError, NotImplementedError, ValueError) as exc:
+    except (OSError, RuntimeError, NotImplementedError, ValueError, zlib.error) as exc:
         # zipfile raises these for unreadable, encrypted or oddly compressed entries.
         raise ArtifactError(where, f"unreadable archive ({exc})") from exc
     try:

@@ -53,6 +53,8 @@ _GONE_OS = (
 )
 # What garbage from a device looks like from below the libraries.
 _GARBAGE = (plistlib.InvalidFileException, struct.error, UnicodeDecodeError, ssl.SSLError)
+# What a client library trips over when a device answers with the wrong types or shapes.
+_LIBRARY_TRIPPED = (AttributeError, TypeError, KeyError, IndexError, ValueError)
 
 
 @contextmanager
@@ -126,6 +128,12 @@ def map_ios_errors(device: str, action: str) -> Iterator[None]:
         ) from exc
     except pmd3.PyMobileDevice3Exception as exc:
         raise DeviceError(what + (str(exc) or type(exc).__name__), device=device) from exc
+    except _LIBRARY_TRIPPED as exc:
+        # Boundary: pymobiledevice3 indexes device answers without checking their types, so a
+        # tampered iPad (a list where a dict belongs, a missing key) surfaces as these.
+        raise DeviceProtocolError(
+            what + f"unexpected answer ({exc!r})", device=device, hint=PROTOCOL_HINT
+        ) from exc
 
 
 def _adb_text(exc: AdbError) -> str:
@@ -188,7 +196,8 @@ def map_adb_errors(device: str, action: str) -> Iterator[None]:
         raise DeviceGone(
             what + f"the tablet went away ({exc!r})", device=device, hint=GONE_HINT
         ) from exc
-    except (UnicodeDecodeError, struct.error) as exc:
+    except (UnicodeDecodeError, struct.error, ValueError) as exc:
+        # ValueError: adbutils parses the exit status after its shell marker with int().
         raise DeviceProtocolError(
             what + f"unexpected answer ({exc!r})", device=device, hint=PROTOCOL_HINT
         ) from exc
