@@ -31,6 +31,7 @@ from station.labels.model import LabelData
 from station.labels.pdf import render_pdf
 from station.labels.sheets import get_sheet
 from station.secrets import SecretStore
+from station.signing import station_policy
 from station.sim.cart import CartSpec, VirtualCart
 from station.store import DB_NAME, Store
 from station.ui import cli as ui_cli
@@ -117,7 +118,8 @@ class DriverBackend:
         self.store.close()
 
     async def load_blueprint(self, path: Path) -> Blueprint:
-        prepared = await asyncio.to_thread(prepare, path, self.secrets)
+        policy = station_policy(self.data_dir)
+        prepared = await asyncio.to_thread(prepare, path, self.secrets, policy)
         self.prepared[path] = prepared
         return prepared.blueprint
 
@@ -126,7 +128,8 @@ class DriverBackend:
     ) -> RunResult:
         prepared = self.prepared.get(path)
         if prepared is None:
-            prepared = await asyncio.to_thread(prepare, path, self.secrets)
+            policy = station_policy(self.data_dir)
+            prepared = await asyncio.to_thread(prepare, path, self.secrets, policy)
             self.prepared[path] = prepared
         result = await provision(
             prepared,

@@ -9,7 +9,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from station import __version__, app, commands
+from station import __version__, app, commands, signing
 from station.hub import cli as hub_cli
 from station.labels import cli as labels_cli
 from station.sim import cli as sim_cli
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_commands(sub)  # devices, run, history, demo (the engine's front end)
     app.add_commands(sub)  # gui
     app.add_demo_window_arguments(sub.choices["demo"])  # demo in the window when it can be
+    signing.add_parser(sub)  # blueprint keygen|sign|verify
     labels_cli.add_parser(sub)
     sync_cli.add_parser(sub)
     hub_cli.add_parser(sub)

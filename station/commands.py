@@ -27,6 +27,7 @@ from station.jobs.engine import EngineSettings
 from station.jobs.events import EventBus, EventType, JobEvent, JobState, Subscription
 from station.jobs.runner import Prepared, RunResult, prepare, provision
 from station.secrets import SecretStore, default_data_dir, generate_supervision_identity
+from station.signing import station_policy
 from station.sim.artifacts.demo import ensure_demo_files
 from station.sim.cart import CartSpec, VirtualCart
 from station.sim.usb.backend import get_backend
@@ -286,7 +287,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     data_dir = data_dir_of(args)
     try:
         secrets = SecretStore(data_dir=data_dir, force_file=args.file_secrets)
-        prepared = prepare(args.blueprint, secrets)
+        prepared = prepare(args.blueprint, secrets, station_policy(data_dir))
         calibration = _calibration(args, data_dir)
     except StationError as exc:
         return _fail(f"{exc}\nno device was touched")

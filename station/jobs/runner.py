@@ -13,6 +13,7 @@ from station.drivers.base import AndroidDriver, IosDriver, SlotCalibration, UsbS
 from station.jobs.engine import Engine, EngineSettings
 from station.jobs.events import EventBus, EventType, JobEvent, JobState
 from station.secrets import SecretStore, SupervisionIdentity
+from station.signing import SigningPolicy, load_verified_blueprint
 from station.store import Run, RunStatus, Store
 
 log = logging.getLogger("station.jobs")
@@ -27,15 +28,26 @@ class Prepared:
     identity: SupervisionIdentity | None = None
 
 
-def prepare(path: Path, secrets: SecretStore) -> Prepared:
+def prepare(path: Path, secrets: SecretStore, policy: SigningPolicy | None = None) -> Prepared:
     """Load and check the blueprint, its files and its secrets; touches no device.
+
+    With a ``policy`` (the station's trusted county keys), a signed blueprint must verify
+    before anything in it is parsed, and an unsigned one is refused when signing is required.
 
     Raises:
         InputError: a BlueprintError listing every problem (malformed file, missing or
             corrupt .ipa / .apk / profile, a secret that is not stored), or a SecretError
             when the supervision identity does not parse.
     """
-    blueprint = load_blueprint(path, secrets=secrets)
+    if policy is None:
+        blueprint = load_blueprint(path, secrets=secrets)
+    else:
+        blueprint = load_verified_blueprint(
+            path,
+            secrets=secrets,
+            trusted_keys=policy.trusted_keys,
+            require_signed=policy.require_signed,
+        )
     values = {name: secrets.get(name) for name in blueprint.secret_names()}
     identity = None
     if blueprint.ios is not None and blueprint.ios.supervise is not None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from station import signing
 from station.sim.cart import VirtualCart
 from station.sim.scenario import Scenario, SlotOverride
 from station.store import DB_NAME, OutboxState, RunStatus, StepStatus, Store
@@ -137,6 +138,8 @@ BAD_TOML = 'name = "broken\nschool = {'
         ("missing_apk", "fehlt.apk"),
         ("corrupt_ipa", "ios.apps[0]: not a zip archive"),
         ("missing_secret", "nicht-gespeichert"),
+        ("unsigned", "not signed"),
+        ("altered", "was changed after signing"),
     ],
 )
 async def test_bad_input_stops_the_run_before_any_device_is_touched(
@@ -159,11 +162,23 @@ async def test_bad_input_stops_the_run_before_any_device_is_touched(
             ("demo/apps/lernapp.ipa", "demo/apps/kaputt.ipa"), name="corrupt-ipa"
         )
         (blueprint.parent / "demo/apps/kaputt.ipa").write_bytes(b"PK\x03\x04 not really a zip")
-    else:
+    elif case == "missing_secret":
         blueprint = blueprint_variant(
             ('identity = "supervision-2026"', 'identity = "nicht-gespeichert"'),
             name="missing-secret",
         )
+    else:
+        # This station trusts one county key and insists on signed blueprints.
+        private_pem, public = signing.generate_keypair()
+        trusted = station_dir / signing.TRUSTED_KEYS_DIR
+        trusted.mkdir(parents=True)
+        (trusted / "kreis.pub").write_bytes(public)
+        (trusted / signing.REQUIRE_SIGNED_FILE).touch()
+        blueprint = blueprint_variant(name=case)
+        if case == "altered":
+            signing.sign_blueprint(blueprint, private_pem, signer="Kreis Segeberg")
+            text = blueprint.read_text(encoding="utf-8")
+            blueprint.write_text(text.replace("digits = 5", "digits = 6"), encoding="utf-8")
     command = station_command(cart, station_dir, "run", "--blueprint", str(blueprint), "--json")
     proc = await _start(command)
     out, err = await _finish(proc, limit=60)
