@@ -44,9 +44,9 @@ def is_frozen() -> bool:
 def resource_dir() -> Path:
     """The read-only ``resources/`` folder: blueprints, scenarios, i18n, label sheets.
 
-    From source it is the repository's ``resources/``; in a bundle the build puts it beside the
-    frozen packages (``sys._MEIPASS``), which a path relative to ``__file__`` would not find on
-    every PyInstaller layout.
+    From source it is the repository's ``resources/``; in a bundle installer/station.spec puts it
+    in ``sys._MEIPASS`` (PyInstaller's documented data folder; a path built from ``__file__``
+    only happens to land there with PyInstaller 6's onedir layout).
     """
     bundle = getattr(sys, "_MEIPASS", None)
     if getattr(sys, "frozen", False) and bundle:
