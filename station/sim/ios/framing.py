@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import plistlib
 import struct
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 MAX_PLIST_BYTES = 64 * 1024 * 1024
@@ -20,8 +21,15 @@ class FramingError(Exception):
 
 async def read_plist(reader: asyncio.StreamReader) -> dict[str, Any] | None:
     """Read one framed plist dictionary; ``None`` when the peer closed cleanly."""
+    return await read_plist_with(reader.readexactly)
+
+
+async def read_plist_with(
+    readexactly: Callable[[int], Awaitable[bytes]],
+) -> dict[str, Any] | None:
+    """:func:`read_plist` over any ``readexactly`` (lockdownd reads through its TLS layer)."""
     try:
-        header = await reader.readexactly(4)
+        header = await readexactly(4)
     except asyncio.IncompleteReadError as exc:
         if exc.partial:
             raise FramingError("connection closed inside a length prefix") from exc
@@ -30,12 +38,12 @@ async def read_plist(reader: asyncio.StreamReader) -> dict[str, Any] | None:
     if length > MAX_PLIST_BYTES:
         raise FramingError(f"plist of {length} bytes is over the limit")
     try:
-        body = await reader.readexactly(length)
+        body = await readexactly(length)
     except asyncio.IncompleteReadError as exc:
         raise FramingError("connection closed inside a plist") from exc
     try:
         value = plistlib.loads(body)
-    except Exception as exc:  # plistlib raises several unrelated types on garbage
+    except Exception as exc:  # boundary: plistlib raises several unrelated types on garbage
         raise FramingError(f"not a plist: {exc}") from exc
     if not isinstance(value, dict):
         raise FramingError("plist is not a dictionary")

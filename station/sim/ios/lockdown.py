@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import plistlib
 import ssl
 import struct
 import tempfile
@@ -22,7 +21,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from station.sim.ios.device import PairedHost, VirtualIPad
-from station.sim.ios.framing import MAX_PLIST_BYTES, FramingError, encode_plist
+from station.sim.ios.framing import FramingError, encode_plist, read_plist_with
 from station.sim.ios.pairing import (
     LockdownRefusal,
     check_pair_record,
@@ -258,26 +257,7 @@ class TlsChannel:
 
     async def read_message(self) -> dict[str, Any] | None:
         """The next request, or ``None`` when the client has gone."""
-        try:
-            header = await self._readexactly(4)
-        except asyncio.IncompleteReadError as exc:
-            if exc.partial:
-                raise FramingError("connection closed inside a length prefix") from exc
-            return None
-        (length,) = struct.unpack(">I", header)
-        if length > MAX_PLIST_BYTES:
-            raise FramingError(f"plist of {length} bytes is over the limit")
-        try:
-            body = await self._readexactly(length)
-        except asyncio.IncompleteReadError as exc:
-            raise FramingError("connection closed inside a plist") from exc
-        try:
-            value = plistlib.loads(body)
-        except Exception as exc:  # boundary: plistlib raises several unrelated types on garbage
-            raise FramingError(f"not a plist: {exc}") from exc
-        if not isinstance(value, dict):
-            raise FramingError("plist is not a dictionary")
-        return value
+        return await read_plist_with(self._readexactly)
 
     async def write_message(self, message: dict[str, Any]) -> None:
         data = encode_plist(message)
