@@ -23,9 +23,11 @@ from station.drivers.android import AdbAndroidDriver, AndroidSettings
 from station.drivers.base import SlotCalibration
 from station.drivers.ios import IosSettings, UsbmuxIosDriver
 from station.drivers.usb import PyusbScanner
+from station.errors import InputError
 from station.jobs.engine import EngineSettings
 from station.jobs.events import EventBus, EventType, JobEvent
 from station.jobs.runner import Prepared, RunResult, prepare, provision
+from station.labels.android_qr import payload_for_plan
 from station.labels.cli import labels_for_run
 from station.labels.model import LabelData
 from station.labels.pdf import render_pdf
@@ -34,11 +36,14 @@ from station.secrets import SecretStore
 from station.signing import station_policy
 from station.sim.cart import CartSpec, VirtualCart
 from station.store import DB_NAME, Store
+from station.sync.status import SyncStatus, sync_status
 from station.ui import cli as ui_cli
 from station.ui.backend import EngineControl
 
 DEMO_WINDOW_IPADS = 15
 DEMO_WINDOW_ANDROIDS = 15
+# Where tablets download the device-owner APK during setup (blueprints do not say).
+ANDROID_DOWNLOAD_URL_SETTING = "android.download_url"
 
 
 class DriverBackend:
@@ -84,6 +89,7 @@ class DriverBackend:
         self.ios: UsbmuxIosDriver | None = None
         self.android: AdbAndroidDriver | None = None
         self.prepared: dict[Path, Prepared] = {}
+        self.current: Path | None = None
         self.labels_file = data_dir / "labels.pdf"
         self.results: list[RunResult] = []
 
@@ -121,6 +127,7 @@ class DriverBackend:
         policy = station_policy(self.data_dir)
         prepared = await asyncio.to_thread(prepare, path, self.secrets, policy)
         self.prepared[path] = prepared
+        self.current = path
         return prepared.blueprint
 
     async def run(
@@ -184,7 +191,38 @@ class DriverBackend:
         await asyncio.to_thread(self.labels_file.write_bytes, pdf)
         return str(self.labels_file)
 
+    async def label_data(self, jobs: Sequence[Mapping[str, Any]]) -> Sequence[LabelData]:
+        """The labels of ``jobs`` (the whole cart, or one tablet again) in slot order."""
+        return await asyncio.to_thread(self._labels, jobs)
+
+    async def android_enrollment(self) -> Mapping[str, Any]:
+        """The loaded blueprint's provisioning payload; the APK address is a station setting."""
+        return await asyncio.to_thread(self._android_payload)
+
+    async def sync_status(self) -> SyncStatus:
+        return await asyncio.to_thread(sync_status, self.store)
+
+    def _android_payload(self) -> dict[str, Any]:
+        prepared = self.prepared.get(self.current) if self.current is not None else None
+        if prepared is None:
+            raise InputError("no blueprint is loaded", hint="choose the cart's blueprint first")
+        plan = prepared.blueprint.android
+        if plan is None:
+            raise InputError(
+                f"blueprint {prepared.blueprint.name} has no [android] table",
+                hint="add an [android] table with device_owner and its APK",
+            )
+        url = self.store.get_setting(ANDROID_DOWNLOAD_URL_SETTING)
+        if not url:
+            raise InputError(
+                "no download address for the device-owner app is set",
+                hint=f"set the station setting {ANDROID_DOWNLOAD_URL_SETTING} to the https "
+                "address where tablets download the device-owner APK",
+            )
+        return payload_for_plan(plan, url)
+
     def _labels(self, jobs: Sequence[Mapping[str, Any]]) -> list[LabelData]:
+        serials = {str(j["serial"]) for j in jobs if j.get("serial")}
         if self.results:
             blueprint = next(iter(self.prepared.values())).blueprint if self.prepared else None
             labels = labels_for_run(
@@ -194,6 +232,7 @@ class DriverBackend:
                 school_id=blueprint.school.id if blueprint else "",
                 template="plain",
             )
+            labels = [label for label in labels if label.serial in serials]
             if labels:
                 return labels
         # No records yet (a window opened on a finished cart): what the tiles show.

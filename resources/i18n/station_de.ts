@@ -148,6 +148,29 @@
     </message>
   </context>
   <context>
+    <name>AndroidQr</name>
+    <message>
+      <source>Android enrollment QR</source>
+      <translation>Android-Einrichtungscode</translation>
+    </message>
+    <message>
+      <source>On each new tablet: tap the welcome screen six times, then scan this code.</source>
+      <translation>Auf jedem neuen Tablet: sechsmal auf den Begrüßungsbildschirm tippen, dann diesen Code scannen.</translation>
+    </message>
+    <message>
+      <source>Close</source>
+      <translation>Schließen</translation>
+    </message>
+    <message>
+      <source>The enrollment QR cannot be made: %1</source>
+      <translation>Der Einrichtungscode kann nicht erstellt werden: %1</translation>
+    </message>
+    <message>
+      <source>What to do: %1</source>
+      <translation>Was zu tun ist: %1</translation>
+    </message>
+  </context>
+  <context>
     <name>CartModel</name>
     <message>
       <source>No slot</source>
@@ -156,6 +179,17 @@
     <message>
       <source>Slot %1</source>
       <translation>Fach %1</translation>
+    </message>
+  </context>
+  <context>
+    <name>LabelPrinting</name>
+    <message>
+      <source>Labels</source>
+      <translation>Etiketten</translation>
+    </message>
+    <message>
+      <source>Label preview</source>
+      <translation>Etiketten-Vorschau</translation>
     </message>
   </context>
   <context>
@@ -215,6 +249,41 @@
     <message>
       <source>hint: %1</source>
       <translation>Hinweis: %1</translation>
+    </message>
+  </context>
+  <context>
+    <name>SyncPanel</name>
+    <message>
+      <source>never</source>
+      <translation>nie</translation>
+    </message>
+    <message>
+      <source>%1 days ago</source>
+      <translation>vor %1 Tagen</translation>
+    </message>
+    <message>
+      <source>Sync: not read yet</source>
+      <translation>Synchronisation: noch nicht gelesen</translation>
+    </message>
+    <message>
+      <source>%1 s ago</source>
+      <translation>vor %1 s</translation>
+    </message>
+    <message>
+      <source>%1 min ago</source>
+      <translation>vor %1 Min.</translation>
+    </message>
+    <message>
+      <source>%1 h ago</source>
+      <translation>vor %1 Std.</translation>
+    </message>
+    <message>
+      <source>Last sync error (%1): %2</source>
+      <translation>Letzter Synchronisationsfehler (%1): %2</translation>
+    </message>
+    <message>
+      <source>Sync: %1 waiting (oldest %2), last success %3, %4 need a person</source>
+      <translation>Synchronisation: %1 wartend (älteste: %2), letzter Erfolg: %3, %4 brauchen eine Person</translation>
     </message>
   </context>
   <context>
@@ -602,6 +671,10 @@
       <translation>Einrichtungsstation</translation>
     </message>
     <message>
+      <source>Print label again</source>
+      <translation>Etikett erneut drucken</translation>
+    </message>
+    <message>
       <source>Checklist</source>
       <translation>Checkliste</translation>
     </message>
@@ -634,12 +707,20 @@
       <translation>Etiketten drucken</translation>
     </message>
     <message>
+      <source>Show Android enrollment QR</source>
+      <translation>Android-Einrichtungscode zeigen</translation>
+    </message>
+    <message>
       <source>Sound</source>
       <translation>Ton</translation>
     </message>
     <message>
       <source>An audible cue when the cart is done or needs a person</source>
       <translation>Ein Signalton, wenn der Wagen fertig ist oder jemand gebraucht wird</translation>
+    </message>
+    <message>
+      <source>Labels sent to the printer.</source>
+      <translation>Etiketten an den Drucker geschickt.</translation>
     </message>
     <message>
       <source>Run ended: %1 of %2 tablets done.</source>
@@ -724,6 +805,10 @@
     <message>
       <source>Slot calibration saved.</source>
       <translation>Fachkalibrierung gespeichert.</translation>
+    </message>
+    <message>
+      <source>The labels cannot be laid out: %1</source>
+      <translation>Die Etiketten lassen sich nicht anordnen: %1</translation>
     </message>
     <message>
       <source>Secret saved.</source>

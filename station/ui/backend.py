@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 from station.blueprint import Blueprint
 from station.jobs.events import EventBus
+from station.labels.model import LabelData
+from station.sync.status import SyncStatus
 
 
 class EngineControl(Protocol):
@@ -102,4 +104,20 @@ class StationBackend(Protocol):
 
     async def print_labels(self, jobs: Sequence[Mapping[str, Any]]) -> str:
         """Print labels for finished devices in slot order; returns where they went."""
+        ...
+
+    async def label_data(self, jobs: Sequence[Mapping[str, Any]]) -> Sequence[LabelData]:
+        """What the labels of these finished jobs show, in slot order (the window paints them)."""
+        ...
+
+    async def android_enrollment(self) -> Mapping[str, Any]:
+        """The Android provisioning payload of the loaded blueprint's device owner.
+
+        Raises ``station.errors.StationError`` naming what the technician must set (no Android
+        plan, no device owner, no download address for its APK).
+        """
+        ...
+
+    async def sync_status(self) -> SyncStatus:
+        """The outbox at a glance (read from the store; quick)."""
         ...

@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, Signal
 
 from station.errors import StationError
 from station.jobs.events import EventBus, Subscription
+from station.labels.android_qr import provisioning_json, provisioning_qr_png
 from station.ui.backend import EngineControl, StationBackend
 
 log = logging.getLogger("station.ui.runtime")
@@ -38,6 +39,10 @@ class EventBridge(QObject):
         run_ended(object): the run's result object, or None when it was stopped.
         failed(str, str): a command failed (a code for the window to word, and a detail).
         notice(str, str): something was done (a code, and a detail such as where).
+        labels_ready(str, object): a purpose ("cart" or "device") and its ``LabelData`` list.
+        android_qr(object, str): the enrollment QR as PNG bytes, and the JSON it encodes.
+        android_qr_failed(object): the ``StationError`` saying what the technician must set.
+        sync_status(object): the ``SyncStatus`` just read.
     """
 
     events = Signal(list)
@@ -47,6 +52,10 @@ class EventBridge(QObject):
     run_ended = Signal(object)
     failed = Signal(str, str)
     notice = Signal(str, str)
+    labels_ready = Signal(str, object)
+    android_qr = Signal(object, str)
+    android_qr_failed = Signal(object)
+    sync_status = Signal(object)
 
 
 class Runtime:
@@ -69,6 +78,7 @@ class Runtime:
         self._run_task: asyncio.Task[None] | None = None
         self._watch_task: asyncio.Task[None] | None = None
         self._open_error: BaseException | None = None
+        self._status_pending = False
 
     # --- lifecycle (GUI thread) -----------------------------------------------------------
 
@@ -127,6 +137,20 @@ class Runtime:
 
     def print_labels(self, jobs: Sequence[Mapping[str, Any]]) -> None:
         self._submit(self._print(list(jobs)))
+
+    def request_labels(self, jobs: Sequence[Mapping[str, Any]], purpose: str) -> None:
+        """Ask for the label data of ``jobs``; it comes back as ``labels_ready``."""
+        self._submit(self._labels(list(jobs), purpose))
+
+    def request_android_qr(self) -> None:
+        self._submit(self._android_qr())
+
+    def request_sync_status(self) -> None:
+        """Read the sync status unless a read is still under way (a slow disk never piles up)."""
+        if self._status_pending or self._loop is None or self._loop.is_closed():
+            return
+        self._status_pending = True
+        self._submit(self._sync_status())
 
     def _call(self, func: Callable[..., None], *args: Any) -> None:
         loop = self._loop
@@ -255,6 +279,30 @@ class Runtime:
     async def _print(self, jobs: list[Mapping[str, Any]]) -> None:
         where = await self.backend.print_labels(jobs)
         self.bridge.notice.emit("labels", where)
+
+    async def _labels(self, jobs: list[Mapping[str, Any]], purpose: str) -> None:
+        labels = list(await self.backend.label_data(jobs))
+        self.bridge.labels_ready.emit(purpose, labels)
+
+    async def _android_qr(self) -> None:
+        try:
+            payload = await self.backend.android_enrollment()
+            png = await asyncio.to_thread(provisioning_qr_png, payload)
+        except StationError as exc:
+            self.bridge.android_qr_failed.emit(exc)
+            return
+        self.bridge.android_qr.emit(png, provisioning_json(payload))
+
+    async def _sync_status(self) -> None:
+        try:
+            status = await self.backend.sync_status()
+        except StationError as exc:
+            # Read again at the next tick; a status-bar message every few seconds helps nobody.
+            log.warning("reading the sync status failed: %s", exc)
+            return
+        finally:
+            self._status_pending = False  # the flag is a plain bool: one writer at a time
+        self.bridge.sync_status.emit(status)
 
     async def _guard(self, coro: Coroutine[Any, Any, None], done: str) -> None:
         await coro

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QMainWindow,
     QPlainTextEdit,
+    QPushButton,
     QSplitter,
     QStatusBar,
     QTabWidget,
@@ -29,13 +30,18 @@ from PySide6.QtWidgets import (
 from station.blueprint import Blueprint
 from station.errors import StationError
 from station.jobs.events import JobEvent, JobState
+from station.labels.model import LabelData
+from station.sync.status import SyncStatus
 from station.ui.attention import AttentionBanner
 from station.ui.backend import CartLayout, SettingsStore
 from station.ui.checklist import ChecklistPanel, checklist
 from station.ui.detail import DeviceDetail
+from station.ui.enrollment import AndroidQrDialog
 from station.ui.models import CartModel, Role
+from station.ui.printing import LabelPages, LabelPreview
 from station.ui.run_control import RunControl
 from station.ui.runtime import EventBridge, Runtime
+from station.ui.sync_panel import SyncPanel
 from station.ui.technician import PinDialog, SecretDialog, TechnicianMode
 from station.ui.texts import hint_text
 from station.ui.tiles import CartView
@@ -96,6 +102,8 @@ class MainWindow(QMainWindow):
         self.calibration: CalibrationWizard | None = None
         self.first_run: FirstRunWizard | None = None
         self.secret_dialog: SecretDialog | None = None
+        self.label_preview: LabelPreview | None = None
+        self.android_qr: AndroidQrDialog | None = None
         self._needing: set[int] = set()
 
         self.banner = AttentionBanner()
@@ -104,6 +112,14 @@ class MainWindow(QMainWindow):
         self.view.setModel(self.model)
         self.checklist = ChecklistPanel()
         self.detail = DeviceDetail()
+        self.reprint_button = QPushButton(_t("Print label again"))
+        self.reprint_button.setObjectName("reprint")
+        self.reprint_button.setEnabled(False)
+        self.reprint_button.clicked.connect(self.print_label_again)
+        detail_layout = self.detail.layout()
+        if isinstance(detail_layout, QVBoxLayout):
+            detail_layout.insertWidget(2, self.reprint_button)
+        self.sync_panel = SyncPanel(runtime.request_sync_status)
         self.run_control = RunControl()
         self.run_control.set_blueprints(backend.blueprints())
 
@@ -117,6 +133,7 @@ class MainWindow(QMainWindow):
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addWidget(self.run_control)
         right_layout.addWidget(side, 1)
+        right_layout.addWidget(self.sync_panel)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.view)
         splitter.addWidget(right)
@@ -138,6 +155,10 @@ class MainWindow(QMainWindow):
         self.bridge.run_started.connect(self._on_run_started)
         self.bridge.run_ended.connect(self._on_run_ended)
         self.bridge.failed.connect(self._on_failed)
+        self.bridge.labels_ready.connect(self._on_labels_ready)
+        self.bridge.android_qr.connect(self._on_android_qr)
+        self.bridge.android_qr_failed.connect(self._on_android_qr_failed)
+        self.bridge.sync_status.connect(self._on_sync_status)
         self.bridge.notice.connect(self._on_notice)
         self.model.refreshed.connect(self._on_model_refreshed)
         self.model.state_changed.connect(self._on_state_changed)
@@ -154,6 +175,7 @@ class MainWindow(QMainWindow):
         self.mode.refused.connect(self._on_refused)
         self._on_mode_changed(False)
         self._update_checklist()
+        self.sync_panel.start()
 
     # --- building -------------------------------------------------------------------------
 
@@ -172,6 +194,8 @@ class MainWindow(QMainWindow):
         self.calibrate_action.triggered.connect(self.open_calibration)
         self.print_action = QAction(_t("Print labels"), self)
         self.print_action.triggered.connect(self.print_labels)
+        self.android_qr_action = QAction(_t("Show Android enrollment QR"), self)
+        self.android_qr_action.triggered.connect(self.show_android_qr)
         self.sound_action = QAction(_t("Sound"), self)
         self.sound_action.setCheckable(True)
         self.sound_action.setChecked(self.banner.sound)
@@ -179,6 +203,7 @@ class MainWindow(QMainWindow):
         self.sound_action.toggled.connect(self._on_sound_toggled)
         for action in (
             self.print_action,
+            self.android_qr_action,
             self.sound_action,
             self.technician_action,
             self.settings_action,
@@ -283,7 +308,22 @@ class MainWindow(QMainWindow):
         if not done:
             self.statusBar().showMessage(_t("No finished tablets to print labels for."))
             return
-        self.runtime.print_labels(done)
+        self.runtime.request_labels(done, "cart")
+
+    def print_label_again(self) -> None:
+        """One tablet's label again (a torn or lost one), with a preview first."""
+        state = self.detail.state
+        if state is None or state.state != JobState.DONE:
+            return
+        self.runtime.request_labels([state.summary()], "device")
+
+    def show_android_qr(self) -> None:
+        """The loaded blueprint's enrollment QR, full-screen for tablets in setup."""
+        dialog = AndroidQrDialog(self)
+        dialog.finished.connect(self._on_android_qr_closed)
+        self.android_qr = dialog
+        dialog.showFullScreen()
+        self.runtime.request_android_qr()
 
     # --- slots ----------------------------------------------------------------------------
 
@@ -297,7 +337,50 @@ class MainWindow(QMainWindow):
         selected = self.view.selectionModel().selectedIndexes()
         if selected:
             self.detail.show_state(self.model.slot_state(selected[0].row()))
+        self._update_reprint()
         self._update_banner()
+
+    def _update_reprint(self) -> None:
+        state = self.detail.state
+        self.reprint_button.setEnabled(
+            state is not None and state.state == JobState.DONE and bool(state.asset_tag)
+        )
+
+    def _on_labels_ready(self, purpose: str, labels: list[LabelData]) -> None:
+        if not labels:
+            self.statusBar().showMessage(_t("No finished tablets to print labels for."))
+            return
+        try:
+            pages = LabelPages.from_settings(labels, self.settings)
+        except StationError as exc:
+            self.statusBar().showMessage(
+                _fill(_t("The labels cannot be laid out: %1"), exc.message)
+            )
+            return
+        dialog = LabelPreview(pages, self)
+        if purpose == "cart":
+            dialog.accepted.connect(self._on_labels_printed)
+        self.label_preview = dialog
+        dialog.open()
+
+    def _on_labels_printed(self) -> None:
+        self.printed = True
+        self._update_checklist()
+        self.statusBar().showMessage(_t("Labels sent to the printer."))
+
+    def _on_android_qr(self, png: bytes, payload: str) -> None:
+        if self.android_qr is not None:
+            self.android_qr.show_code(png, payload)
+
+    def _on_android_qr_failed(self, error: StationError) -> None:
+        if self.android_qr is not None:
+            self.android_qr.show_problem(error)
+
+    def _on_android_qr_closed(self, _result: int) -> None:
+        self.android_qr = None
+
+    def _on_sync_status(self, status: SyncStatus) -> None:
+        self.sync_panel.show_status(status)
 
     def _on_state_changed(self, row: int, old: str, new: str) -> None:
         if new == JobState.NEEDS_PERSON:
@@ -343,6 +426,7 @@ class MainWindow(QMainWindow):
 
     def _show_row(self, index: QModelIndex) -> None:
         self.detail.show_state(self.model.slot_state(index.row()))
+        self._update_reprint()
         self.side.setCurrentWidget(self.detail)
 
     def _on_retry_requested(self, key: str) -> None:
@@ -456,6 +540,7 @@ class MainWindow(QMainWindow):
         return list(_walk_texts(self))
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.sync_panel.stop()
         self.runtime.shutdown()
         super().closeEvent(event)
 

@@ -8,8 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from station.blueprint import Blueprint, load_blueprint
+from station.errors import InputError
 from station.jobs.events import EventBus, EventType, JobEvent, JobState
+from station.labels.model import LabelData
 from station.secrets import SecretStore
+from station.store import Store
+from station.sync.status import SyncStatus, sync_status
 from station.ui.backend import EngineControl
 
 Script = Callable[[EventBus], Awaitable[None]]
@@ -59,6 +63,10 @@ class FakeBackend:
         self.saved_calibration: dict[str, int] | None = None
         self.secrets_set: dict[str, str] = {}
         self.printed: list[Mapping[str, Any]] = []
+        self.label_requests: list[list[Mapping[str, Any]]] = []
+        self.android_payload: dict[str, Any] | None = None
+        self.store: Store | None = None
+        self.status_reads = 0
 
     def blueprints(self) -> Sequence[Path]:
         return self.paths
@@ -103,6 +111,39 @@ class FakeBackend:
     async def print_labels(self, jobs: Sequence[Mapping[str, Any]]) -> str:
         self.printed = list(jobs)
         return str(self.folder / "labels.pdf")
+
+    async def label_data(self, jobs: Sequence[Mapping[str, Any]]) -> Sequence[LabelData]:
+        """What the tiles know, in slot order, with a URL payload like the default template."""
+        self.label_requests.append(list(jobs))
+        ordered = sorted(jobs, key=lambda j: (j.get("slot") is None, j.get("slot") or 0))
+        return [
+            LabelData(
+                asset_tag=str(j["asset_tag"]),
+                school_name="Realschule Nord",
+                school_id="SEG042",
+                serial=str(j["serial"]),
+                model="",
+                cart="A",
+                slot=j.get("slot"),
+                qr_payload=f"https://inventar.example/a/{j['asset_tag']}",
+            )
+            for j in ordered
+            if j.get("asset_tag")
+        ]
+
+    async def android_enrollment(self) -> Mapping[str, Any]:
+        if self.android_payload is None:
+            raise InputError(
+                "no download address for the device-owner app is set",
+                hint="set the station setting android.download_url",
+            )
+        return self.android_payload
+
+    async def sync_status(self) -> SyncStatus:
+        self.status_reads += 1
+        if self.store is None:
+            return SyncStatus(0, 0, 0, None, None, "", None)
+        return await asyncio.to_thread(sync_status, self.store)
 
 
 def job(

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import zxingcpp
+from PIL import Image
+from PySide6.QtCore import QBuffer, QIODevice
+from PySide6.QtPrintSupport import QPrinter, QPrintPreviewWidget
 from pytestqt.qtbot import QtBot
 
 from station.jobs.events import JobState
@@ -29,6 +34,7 @@ def cart_window(qtbot: QtBot, tmp_path: Path) -> Iterator[tuple[MainWindow, Virt
 
 
 @pytest.mark.timeout(180)
+@pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 def test_tiles_checklist_and_detail_follow_a_real_run(
     qtbot: QtBot, cart_window: tuple[MainWindow, VirtualCartBackend]
 ) -> None:
@@ -71,7 +77,36 @@ def test_tiles_checklist_and_detail_follow_a_real_run(
     assert all(timeline.topLevelItem(i).text(2) != "…" for i in range(len(steps)))
     assert window.banner.kind == "done"
 
-    with qtbot.waitSignal(window.bridge.notice, timeout=30000):
+    # The preview shows the run's recorded labels in slot order; printing goes to a PDF here.
+    with qtbot.waitSignal(window.bridge.labels_ready, timeout=30000) as ready:
         window.print_labels()
+    labels = ready.args[1]
+    assert [label.slot for label in labels] == [1, 2, 3, 4]
+    assert [label.asset_tag for label in labels] == [s.asset_tag for s in slots[:4]]
+    qtbot.waitUntil(lambda: window.label_preview is not None, timeout=10000)
+    dialog = window.label_preview
+    assert dialog is not None
+    qtbot.addWidget(dialog)
+    qtbot.waitExposed(dialog)
+    preview = dialog.findChild(QPrintPreviewWidget)
+    assert preview is not None
+    assert preview.pageCount() == 1
+    image = dialog.pages.page_image(0, dpi=300)
+    buf = QBuffer()
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buf, "PNG")
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(bytes(buf.data().data()))))
+    assert sorted(r.text for r in found) == sorted(label.qr_payload for label in labels)
+    dialog.printer().setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    dialog.printer().setOutputFileName(str(backend.labels_file))
+    preview.print()
+    dialog.accept()
     assert backend.labels_file.read_bytes().startswith(b"%PDF")
     assert {i.key: i for i in window.checklist.shown}["labels"].done
+
+    # One tablet again: only its label, from the run's records.
+    window.view.setCurrentIndex(window.model.index(1))
+    with qtbot.waitSignal(window.bridge.labels_ready, timeout=30000) as again:
+        window.reprint_button.click()
+    assert again.args[0] == "device"
+    assert [(label.slot, label.serial) for label in again.args[1]] == [(2, slots[1].serial)]

@@ -73,6 +73,7 @@ def test_a_valid_blueprint_enables_start_and_the_run_reaches_the_engine(
     assert "1 of 1" in window.run_control.summary.text()
 
 
+@pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 def test_checklist_ticks_itself_off_from_device_states(
     qtbot: QtBot, demo_window: MainWindow, demo_backend: FakeBackend
 ) -> None:
@@ -137,9 +138,12 @@ def test_checklist_ticks_itself_off_from_device_states(
     assert items["unplug"] == (False, "Unplug the finished tablets: slots 1")
     assert items["labels"] == (False, "Print the labels (1 ready) and stick them on in slot order")
 
-    with qtbot.waitSignal(window.bridge.notice, timeout=5000):
+    with qtbot.waitSignal(window.bridge.labels_ready, timeout=5000):
         window.print_action.trigger()
-    assert [j["slot"] for j in demo_backend.printed] == [1]
+    assert [j["slot"] for j in demo_backend.label_requests[-1]] == [1]
+    qtbot.waitUntil(lambda: window.label_preview is not None, timeout=5000)
+    assert window.label_preview is not None
+    window.label_preview.accept()  # printed from the preview
     assert _checklist(window)["labels"][0]
     _finish(demo_backend, window.runtime)
     qtbot.waitSignal(window.run_finished, timeout=5000).wait()
