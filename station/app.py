@@ -30,8 +30,6 @@ from station.jobs.runner import Prepared, RunResult, prepare, provision
 from station.labels.android_qr import payload_for_plan
 from station.labels.cli import labels_for_run
 from station.labels.model import LabelData
-from station.labels.pdf import render_pdf
-from station.labels.sheets import get_sheet
 from station.secrets import SecretStore
 from station.signing import station_policy
 from station.sim.cart import CartSpec, VirtualCart
@@ -90,7 +88,6 @@ class DriverBackend:
         self.android: AdbAndroidDriver | None = None
         self.prepared: dict[Path, Prepared] = {}
         self.current: Path | None = None
-        self.labels_file = data_dir / "labels.pdf"
         self.results: list[RunResult] = []
 
     @property
@@ -184,13 +181,6 @@ class DriverBackend:
     async def set_secret(self, name: str, value: str) -> None:
         await asyncio.to_thread(self.secrets.set, name, value)
 
-    async def print_labels(self, jobs: Sequence[Mapping[str, Any]]) -> str:
-        """A PDF of the last run's labels in slot order (the records are the source)."""
-        labels = await asyncio.to_thread(self._labels, jobs)
-        pdf = await asyncio.to_thread(render_pdf, labels, get_sheet("L4736"))
-        await asyncio.to_thread(self.labels_file.write_bytes, pdf)
-        return str(self.labels_file)
-
     async def label_data(self, jobs: Sequence[Mapping[str, Any]]) -> Sequence[LabelData]:
         """The labels of ``jobs`` (the whole cart, or one tablet again) in slot order."""
         return await asyncio.to_thread(self._labels, jobs)
@@ -276,7 +266,6 @@ class VirtualCartBackend(DriverBackend):
             expect=ipads + androids,
             timeout=timeout,
         )
-        self.labels_file = folder / "labels.pdf"
         self.spec = CartSpec(
             ipads=ipads,
             androids=androids,

@@ -775,6 +775,10 @@
       <translation>Der Wagen ist fertig. Bitte Etiketten drucken.</translation>
     </message>
     <message>
+      <source>Slot calibration saved.</source>
+      <translation>Fachkalibrierung gespeichert.</translation>
+    </message>
+    <message>
       <source>Leave technician mode</source>
       <translation>Technikmodus verlassen</translation>
     </message>
@@ -799,20 +803,12 @@
       <translation>Fehlgeschlagen: Fächer %1.</translation>
     </message>
     <message>
-      <source>Labels printed: %1</source>
-      <translation>Etiketten gedruckt: %1</translation>
-    </message>
-    <message>
-      <source>Slot calibration saved.</source>
-      <translation>Fachkalibrierung gespeichert.</translation>
+      <source>Secret saved.</source>
+      <translation>Geheimnis gespeichert.</translation>
     </message>
     <message>
       <source>The labels cannot be laid out: %1</source>
       <translation>Die Etiketten lassen sich nicht anordnen: %1</translation>
-    </message>
-    <message>
-      <source>Secret saved.</source>
-      <translation>Geheimnis gespeichert.</translation>
     </message>
   </context>
   <context>

@@ -102,10 +102,6 @@ class StationBackend(Protocol):
         """Store a secret (the hub token) in the station's secret store."""
         ...
 
-    async def print_labels(self, jobs: Sequence[Mapping[str, Any]]) -> str:
-        """Print labels for finished devices in slot order; returns where they went."""
-        ...
-
     async def label_data(self, jobs: Sequence[Mapping[str, Any]]) -> Sequence[LabelData]:
         """What the labels of these finished jobs show, in slot order (the window paints them)."""
         ...

@@ -135,9 +135,6 @@ class Runtime:
     def set_secret(self, name: str, value: str) -> None:
         self._submit(self._guard(self.backend.set_secret(name, value), "secret"))
 
-    def print_labels(self, jobs: Sequence[Mapping[str, Any]]) -> None:
-        self._submit(self._print(list(jobs)))
-
     def request_labels(self, jobs: Sequence[Mapping[str, Any]], purpose: str) -> None:
         """Ask for the label data of ``jobs``; it comes back as ``labels_ready``."""
         self._submit(self._labels(list(jobs), purpose))
@@ -275,10 +272,6 @@ class Runtime:
     async def _save_calibration(self, slots: dict[str, int]) -> None:
         await self.backend.save_calibration(slots)
         self.bridge.notice.emit("calibration", "")
-
-    async def _print(self, jobs: list[Mapping[str, Any]]) -> None:
-        where = await self.backend.print_labels(jobs)
-        self.bridge.notice.emit("labels", where)
 
     async def _labels(self, jobs: list[Mapping[str, Any]], purpose: str) -> None:
         labels = list(await self.backend.label_data(jobs))

@@ -478,11 +478,7 @@ class MainWindow(QMainWindow):
             self.banner.announce("problem", text)
 
     def _on_notice(self, code: str, detail: str) -> None:
-        if code == "labels":
-            self.printed = True
-            self._update_checklist()
-            self.statusBar().showMessage(_fill(_t("Labels printed: %1"), detail))
-        elif code == "calibration":
+        if code == "calibration":
             self.statusBar().showMessage(_t("Slot calibration saved."))
         elif code == "secret":
             self.statusBar().showMessage(_t("Secret saved."))

@@ -62,7 +62,6 @@ class FakeBackend:
         self.opened = self.closed = False
         self.saved_calibration: dict[str, int] | None = None
         self.secrets_set: dict[str, str] = {}
-        self.printed: list[Mapping[str, Any]] = []
         self.label_requests: list[list[Mapping[str, Any]]] = []
         self.android_payload: dict[str, Any] | None = None
         self.store: Store | None = None
@@ -107,10 +106,6 @@ class FakeBackend:
 
     async def set_secret(self, name: str, value: str) -> None:
         self.secrets_set[name] = value
-
-    async def print_labels(self, jobs: Sequence[Mapping[str, Any]]) -> str:
-        self.printed = list(jobs)
-        return str(self.folder / "labels.pdf")
 
     async def label_data(self, jobs: Sequence[Mapping[str, Any]]) -> Sequence[LabelData]:
         """What the tiles know, in slot order, with a URL payload like the default template."""

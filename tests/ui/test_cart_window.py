@@ -98,10 +98,10 @@ def test_tiles_checklist_and_detail_follow_a_real_run(
     found = zxingcpp.read_barcodes(Image.open(io.BytesIO(bytes(buf.data().data()))))
     assert sorted(r.text for r in found) == sorted(label.qr_payload for label in labels)
     dialog.printer().setOutputFormat(QPrinter.OutputFormat.PdfFormat)
-    dialog.printer().setOutputFileName(str(backend.labels_file))
+    dialog.printer().setOutputFileName(str(backend.data_dir / "labels.pdf"))
     preview.print()
     dialog.accept()
-    assert backend.labels_file.read_bytes().startswith(b"%PDF")
+    assert (backend.data_dir / "labels.pdf").read_bytes().startswith(b"%PDF")
     assert {i.key: i for i in window.checklist.shown}["labels"].done
 
     # One tablet again: only its label, from the run's records.
