@@ -12,6 +12,7 @@ import asyncio
 import plistlib
 import ssl
 import struct
+import xml.parsers.expat
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -52,7 +53,14 @@ _GONE_OS = (
     ssl.SSLEOFError,
 )
 # What garbage from a device looks like from below the libraries.
-_GARBAGE = (plistlib.InvalidFileException, struct.error, UnicodeDecodeError, ssl.SSLError)
+# plistlib raises expat's error (not InvalidFileException) for a truncated or broken XML plist.
+_GARBAGE = (
+    plistlib.InvalidFileException,
+    xml.parsers.expat.ExpatError,
+    struct.error,
+    UnicodeDecodeError,
+    ssl.SSLError,
+)
 # What a client library trips over when a device answers with the wrong types or shapes.
 _LIBRARY_TRIPPED = (AttributeError, TypeError, KeyError, IndexError, ValueError)
 
