@@ -11,6 +11,8 @@ from __future__ import annotations
 from station.sim.clock import SimClock
 
 USB2_HUB_BYTES_PER_S = 35_000_000
+SLICE_SECONDS = 0.02  # device seconds
+SLICE_WALL_SECONDS = 0.02
 
 
 class HubLink:
@@ -32,19 +34,25 @@ class HubLink:
         """Wait as long as ``nbytes`` take on this hub, given who else is transferring.
 
         Large amounts are cut into slices so that the share follows transfers that start
-        or end meanwhile.
+        or end meanwhile. A slice is credited with the time it really took, so a loop that
+        wakes late (a busy host, a small time scale) does not slow the emulated hub down.
         """
         if nbytes <= 0:
             return
         self._active += 1
         try:
-            remaining = nbytes
+            scale = self._clock.time_scale
+            # About 20 ms of device time per slice, but no shorter than 20 ms of wall time:
+            # at a small time scale thousands of tiny sleeps would cost more than they model.
+            slice_s = max(SLICE_SECONDS, SLICE_WALL_SECONDS / scale if scale > 0 else 0.0)
+            remaining = float(nbytes)
             while remaining > 0:
                 share = self.bytes_per_s / self._active
-                # About 20 ms of device time per slice: fine enough to track others.
-                piece = min(remaining, max(1, int(share * 0.02)))
-                await self._clock.sleep(piece / share)
-                remaining -= piece
+                wanted = min(remaining / share, slice_s)
+                start = self._clock.wall()
+                await self._clock.sleep(wanted)
+                took = (self._clock.wall() - start) / scale if scale > 0 else wanted
+                remaining -= max(wanted, took) * share
             self.bytes_total += nbytes
         finally:
             self._active -= 1

@@ -21,12 +21,12 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from station.errors import InputError
 from station.sim.android.adb_server import ADBD_UP_FRACTION, AdbServer
 from station.sim.android.device import ANDROID_MODELS, AndroidModel, VirtualAndroid
-from station.sim.bandwidth import HubLink
+from station.sim.bandwidth import USB2_HUB_BYTES_PER_S, HubLink
 from station.sim.clock import SimClock
 from station.sim.control import ControlServer
 from station.sim.ios import activation, afc, instproxy, mcinstall
@@ -69,6 +69,9 @@ _IPAD_MIX = {"iPad12,1": 5, "iPad13,18": 3, "iPad14,1": 1, "iPad13,16": 1}
 _ANDROID_MIX = {"SM-X200": 5, "TB-X606F": 3, "Pixel Tablet": 2}
 
 
+_M = TypeVar("_M", IPadModel, AndroidModel)
+
+
 class StateDirError(InputError):
     """A state directory whose saved cart or devices cannot be read back."""
 
@@ -87,10 +90,15 @@ class CartSpec:
     state_dir: Path
     scenario: Scenario | None = None
     seed: int = 0
+    # Device bytes each payload byte stands for: benchmarks copy 10 MB apps that cost the
+    # time of 1 GB ones (byte_scale=100), so the hub and install rates shrink by as much.
+    byte_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if self.ipads < 0 or self.androids < 0:
             raise ValueError("device counts must be >= 0")
+        if self.byte_scale <= 0:
+            raise ValueError("byte_scale must be > 0")
         if self.hubs < 1 or self.ports_per_hub < 1:
             raise ValueError("a cart needs at least one hub with one port")
         if self.ipads + self.androids > self.hubs * self.ports_per_hub:
@@ -199,6 +207,13 @@ def _slow_android_model(model: AndroidModel, factor: float) -> AndroidModel:
         boot_seconds=model.boot_seconds * factor,
         install_bytes_per_s=model.install_bytes_per_s / factor,
     )
+
+
+def _byte_scaled(model: _M, byte_scale: float) -> _M:
+    """The model with its install rate in payload bytes when a byte stands for ``byte_scale``."""
+    if byte_scale == 1.0:
+        return model
+    return replace(model, install_bytes_per_s=model.install_bytes_per_s / byte_scale)
 
 
 def _android_serial(rng: random.Random, model: AndroidModel) -> str:
@@ -351,7 +366,7 @@ class VirtualCart:
     async def _load_or_create(self) -> None:
         cart_file = self.state_dir / CART_FILE
         for _n in range(self.spec.hubs):
-            self.hub_links.append(HubLink(self.clock))
+            self.hub_links.append(self._hub_link())
         if cart_file.exists():
             try:
                 self._load(json.loads(cart_file.read_text(encoding="utf-8")))
@@ -364,6 +379,9 @@ class VirtualCart:
             self.scenario.check_against(self.spec.ipads, self.spec.androids)
             await self._create()
         self.topology = UsbTopology(hubs=self._hubs, ports_per_hub=self._ports_per_hub)
+
+    def _hub_link(self) -> HubLink:
+        return HubLink(self.clock, USB2_HUB_BYTES_PER_S / self.spec.byte_scale)
 
     def _make_slot(self, number: int, kind: DeviceKind, port: PortRef, slow: float) -> Slot:
         hub = self.hub_links[port.root_port - 1]
@@ -412,7 +430,7 @@ class VirtualCart:
             udid=udid,
             serial=override.serial or serial,
             ecid=ecid,
-            model=_slow_ipad_model(model, override.slow),
+            model=_byte_scaled(_slow_ipad_model(model, override.slow), self.spec.byte_scale),
             wifi_address=wifi,
             device_private_key_pem=identity.private_key_pem,
             device_certificate_pem=identity.certificate_pem,
@@ -443,7 +461,8 @@ class VirtualCart:
             model = ANDROID_MODELS[name]
         serial = _android_serial(rng, model)
         tablet = VirtualAndroid(
-            serial=override.serial or serial, model=_slow_android_model(model, override.slow)
+            serial=override.serial or serial,
+            model=_byte_scaled(_slow_android_model(model, override.slow), self.spec.byte_scale),
         )
         if override.accounts is not None:
             tablet.accounts = list(override.accounts)
@@ -465,7 +484,7 @@ class VirtualCart:
         self._hubs = int(data["hubs"])
         self._ports_per_hub = int(data["ports_per_hub"])
         while len(self.hub_links) < self._hubs:
-            self.hub_links.append(HubLink(self.clock))
+            self.hub_links.append(self._hub_link())
         del self.hub_links[self._hubs :]
         spec = self.spec
         counts = (data["ipads"], data["androids"])
@@ -483,11 +502,15 @@ class VirtualCart:
             device = json.loads(slot.device_file.read_text(encoding="utf-8"))
             if slot.kind == "ipad":
                 ipad = VirtualIPad.from_json(device)
-                ipad.model = _slow_ipad_model(ipad.model, slot.slow)
+                ipad.model = _byte_scaled(
+                    _slow_ipad_model(ipad.model, slot.slow), self.spec.byte_scale
+                )
                 slot.ipad = ipad
             else:
                 tablet = VirtualAndroid.from_json(device)
-                tablet.model = _slow_android_model(tablet.model, slot.slow)
+                tablet.model = _byte_scaled(
+                    _slow_android_model(tablet.model, slot.slow), self.spec.byte_scale
+                )
                 if "trusted_host" not in device:  # saved before the flag existed
                     tablet.trusted_host = tablet.usb_debugging and tablet.state == "device"
                 slot.android = tablet

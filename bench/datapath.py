@@ -1,0 +1,168 @@
+"""Benchmark 2: the station's app-install throughput against the reference clients, same run.
+
+Run from the repository root::
+
+    .venv/bin/python bench/datapath.py [--quick] [--mb 64] [--rounds 3]
+
+One virtual cart (its own process) with one iPad and one Android tablet, time scale 0: every
+emulated delay (the hub's 35 MB/s, the tablets' unpack rates) is zero, so what is measured is
+the data path itself (client library, protocol, the emulator's receiving side), not the model.
+Taking the hub out this way is equivalent to a hub bandwidth that is never the bottleneck.
+
+Android: the station's driver ``install_app`` (adbutils sync push + ``pm install``) against
+Google's ``adb -P <port> push`` + ``adb shell pm install`` and ``adb install`` (streamed),
+alternating, on the same emulated tablet. iOS: the station's driver ``install_app``
+(pymobiledevice3 AFC upload + installation_proxy) against libimobiledevice's
+``ideviceinstaller -i``. Throughput = app bytes / seconds for the whole install.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import (
+    cart_process,
+    command_line,
+    load_average,
+    quiet_environment,
+    station_drivers,
+)
+from station.sim.artifacts.android import make_apk
+from station.sim.artifacts.ios import make_ipa
+
+TARGET = 0.9
+
+
+async def timed(run: Callable[[], Awaitable[Any]]) -> float:
+    start = time.monotonic()
+    await run()
+    return time.monotonic() - start
+
+
+async def tool(*argv: str, env: dict[str, str] | None = None) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+    )
+    out, _ = await proc.communicate()
+    text = out.decode(errors="replace")
+    if proc.returncode != 0 or "Failure" in text:
+        raise RuntimeError(f"{' '.join(argv[:4])}...: exit {proc.returncode}: {text[-500:]}")
+
+
+def rate(nbytes: int, seconds: list[float]) -> tuple[float, float]:
+    """(median MB/s, best MB/s)."""
+    return nbytes / statistics.median(seconds) / 1e6, nbytes / min(seconds) / 1e6
+
+
+async def main(args: argparse.Namespace) -> int:
+    quiet_environment()
+    adb = shutil.which("adb")
+    idevice = shutil.which("ideviceinstaller")
+    size = int(args.mb * 1_000_000)
+    results: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="station-datapath-") as tmp_name:
+        tmp = Path(tmp_name)
+        apk = make_apk(
+            tmp / "big.apk", "de.example.bench.path", 1, "1.0", "Path", padding_bytes=size
+        )
+        ipa = make_ipa(tmp / "big.ipa", "de.example.bench.path", "1", "1.0", "Path", size)
+        async with cart_process(tmp / "cart", ipads=1, androids=1, time_scale=0.0) as (info, _):
+            ios_slot = next(s for s in info["slots"] if s["kind"] == "ipad")
+            android_slot = next(s for s in info["slots"] if s["kind"] == "android")
+            adb_port = info["adb"].rpartition(":")[2]
+            serial = android_slot["serial"]
+            async with station_drivers(info, tmp / "station") as (ios, android):
+                handle = next(e.handle for e in await android.devices())
+                udid = ios_slot["udid"]
+                await ios.pair(udid)
+                for _round in range(args.rounds):
+                    runs: dict[str, Callable[[], Awaitable[Any]]] = {
+                        "android: station (adbutils push + pm install)": lambda: (
+                            android.install_app(handle, apk)
+                        ),
+                    }
+                    if adb:
+                        staged = "/data/local/tmp/bench.apk"
+
+                        async def push_install(staged: str = staged) -> None:
+                            await tool(adb, "-P", adb_port, "-s", serial, "push", str(apk), staged)
+                            await tool(
+                                adb, "-P", adb_port, "-s", serial, "shell", "pm", "install",
+                                "-r", "-t", staged,
+                            )  # fmt: skip
+
+                        runs["android: adb push + adb shell pm install"] = push_install
+                        runs["android: adb install (streamed)"] = lambda: tool(
+                            adb, "-P", adb_port, "-s", serial, "install", "-r", "-t", str(apk)
+                        )
+                    runs["ios: station (pymobiledevice3 AFC + instproxy)"] = lambda: (
+                        ios.install_app(udid, ipa)
+                    )
+                    if idevice:
+                        # libimobiledevice reads the station's pair record from its own
+                        # folder; the cart's usbmuxd has the iPad paired with that host id.
+                        env = {
+                            "USBMUXD_SOCKET_ADDRESS": info["usbmux"],
+                        }
+                        runs["ios: ideviceinstaller -i"] = lambda env=env: tool(
+                            idevice, "-u", udid, "-i", str(ipa), env=env
+                        )
+                    for name, run in runs.items():
+                        try:
+                            results.setdefault(name, []).append(await timed(run))
+                        except RuntimeError as exc:
+                            print(f"  {name}: failed: {exc}", flush=True)
+        apk_bytes, ipa_bytes = apk.stat().st_size, ipa.stat().st_size
+    print(f"command: {command_line()}")
+    print(f"{load_average()} (after the run)")
+    print(f"app: {apk_bytes / 1e6:.1f} MB APK, {ipa_bytes / 1e6:.1f} MB IPA; time scale 0; "
+          f"{args.rounds} rounds, alternating")  # fmt: skip
+    print(f"{'client':<50} {'median MB/s':>12} {'best MB/s':>10}")
+    rates: dict[str, float] = {}
+    for name, seconds in results.items():
+        nbytes = apk_bytes if name.startswith("android") else ipa_bytes
+        median, best = rate(nbytes, seconds)
+        rates[name] = median
+        print(f"{name:<50} {median:>12.1f} {best:>10.1f}")
+    ok = True
+    ours_android = "android: station (adbutils push + pm install)"
+    ours_ios = "ios: station (pymobiledevice3 AFC + instproxy)"
+    for platform, ours, theirs in (
+        ("android", ours_android, "android: adb install (streamed)"),
+        ("android", ours_android, "android: adb push + adb shell pm install"),
+        ("ios", ours_ios, "ios: ideviceinstaller -i"),
+    ):
+        if ours in rates and theirs in rates:
+            ratio = rates[ours] / rates[theirs]
+            verdict = "met" if ratio >= TARGET else "NOT met"
+            ok = ok and ratio >= TARGET
+            print(f"{platform}: station / {theirs.split(': ')[1]} = {ratio:.2f} ({verdict})")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="16 MB, 2 rounds")
+    parser.add_argument("--mb", type=float, default=None, help="app size in MB")
+    parser.add_argument("--rounds", type=int, default=None)
+    parsed = parser.parse_args()
+    if parsed.mb is None:
+        parsed.mb = 16 if parsed.quick else 64
+    if parsed.rounds is None:
+        parsed.rounds = 2 if parsed.quick else 3
+    raise SystemExit(asyncio.run(main(parsed)))

@@ -1,0 +1,284 @@
+"""Benchmark 1: cart makespan against the lower bound of the virtual cart's timing model.
+
+Run from the repository root::
+
+    .venv/bin/python bench/makespan.py [--quick] [--time-scale 0.1]
+
+30 tablets (15 iPads on hub 1, 15 Android tablets on hub 2, USB 2.0 hubs of 35 MB/s) each get
+one app of 1 GB. The apps on disk are 10 MB and the cart counts every byte as 100
+(``CartSpec.byte_scale``): the hub moves 350 KB/s of payload and the tablets unpack at a
+hundredth of their model rates, so every bytes/bandwidth ratio is that of 1 GB apps while the
+run copies 300 MB instead of 30 GB. All times are reported in device seconds (wall seconds
+divided by the time scale).
+
+Variants: the engine's per-hub transfer limit 1, 2 (the default), 3 and unlimited ("every
+transfer at once"), and one device at a time (each tablet plugged when the one before is done).
+
+The lower bound comes from the same model: every hub must carry its bytes at its bandwidth and
+at least one tablet unpacks after the hub's last byte; every device needs its own upload (alone
+on the hub) plus its install. Pairing, supervision and settings cost no device time in the model,
+so what the station spends on them shows as distance from the bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import (
+    act,
+    cart_process,
+    command_line,
+    load_average,
+    prepared_blueprint,
+    quiet_environment,
+    run_station,
+)
+from station.artifacts.ipa import read_ipa
+from station.jobs.engine import EngineSettings
+from station.sim.cart import CartSpec, VirtualCart
+
+GB = 10**9
+TARGET = 1.05  # within 5 % of the lower bound
+UNLIMITED = 10_000
+
+
+def policy_makespan(devices: list[tuple[float, float]], limit: int, dt: float = 0.05) -> float:
+    """The model's makespan on one hub with at most ``limit`` tablets holding a transfer slot.
+
+    ``devices``: (upload seconds alone on the hub, install seconds) in plug order. A tablet
+    holds its slot through upload and install (one driver call, as the engine runs it); the
+    uploads in progress share the hub equally. No station overhead: what the policy costs.
+    """
+    waiting = list(devices)
+    active: list[list[float]] = []  # [upload seconds left at full rate, install left]
+    t = 0.0
+    while waiting or active:
+        while waiting and len(active) < limit:
+            up, tail = waiting.pop(0)
+            active.append([up, tail])
+        uploading = [a for a in active if a[0] > 0]
+        for a in active:
+            if a[0] > 0:
+                a[0] -= dt / len(uploading)
+            else:
+                a[1] -= dt
+        active = [a for a in active if a[0] > 0 or a[1] > 0]
+        t += dt
+    return t
+
+
+@dataclass(frozen=True)
+class Bound:
+    hub: float  # max over hubs of bytes / bandwidth
+    hub_tail: float  # ... plus the shortest install that must follow the hub's last byte
+    device: float  # max over devices of upload alone + install
+    serial: float  # one device at a time: the sum of the critical paths
+    policies: dict[int, float]  # the model's makespan per transfer limit, no overhead
+
+    @property
+    def best(self) -> float:
+        return max(self.hub_tail, self.device)
+
+
+def lower_bound(cart: VirtualCart, ipa: Path, apk: Path) -> Bound:
+    """Device seconds, from the cart's own timing model (rates already byte-scaled)."""
+    ipa_bytes, apk_bytes = ipa.stat().st_size, apk.stat().st_size
+    ipa_installed = read_ipa(ipa).installed_size
+    hubs: dict[int, list[tuple[float, float]]] = {}
+    for slot in cart.slots.values():
+        link = slot.link.hub
+        if slot.ipad is not None:
+            sent, unpack = ipa_bytes, ipa_installed / slot.ipad.model.install_bytes_per_s
+        else:
+            assert slot.android is not None
+            sent, unpack = apk_bytes, apk_bytes / slot.android.model.install_bytes_per_s
+        hubs.setdefault(slot.port.root_port, []).append((sent / link.bytes_per_s, unpack))
+    hub = max(sum(up for up, _ in devices) for devices in hubs.values())
+    hub_tail = max(
+        sum(up for up, _ in devices) + min(tail for _, tail in devices) for devices in hubs.values()
+    )
+    paths = [up + tail for devices in hubs.values() for up, tail in devices]
+    policies = {
+        limit: max(policy_makespan(devices, limit) for devices in hubs.values())
+        for limit in (1, 2, 3, UNLIMITED)
+    }
+    return Bound(hub, hub_tail, max(paths), sum(paths), policies)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str
+    makespan: float  # device seconds
+    first: float
+    done: int
+    devices: int
+    wall: float
+    plug_ms: list[float] = field(default_factory=list)  # one at a time: plug -> first event
+
+
+async def model_bound(tmp: Path, args: argparse.Namespace) -> Bound:
+    spec = CartSpec(
+        ipads=args.ipads,
+        androids=args.androids,
+        hubs=2,
+        time_scale=args.time_scale,
+        state_dir=tmp / "model-cart",
+        byte_scale=args.byte_scale,
+    )
+    apps = tmp / "blueprint" / "apps"
+    async with VirtualCart(spec) as cart:
+        return lower_bound(cart, apps / "big.ipa", apps / "big.apk")
+
+
+async def one_variant(
+    name: str,
+    tmp: Path,
+    args: argparse.Namespace,
+    *,
+    limit: int,
+    serial: bool,
+) -> tuple[Outcome, Bound]:
+    prepared, _ = prepared_blueprint(tmp, app_bytes=args.app_bytes)
+    station = tmp / f"station-{name}"
+    station.mkdir()
+    n = args.ipads + args.androids
+    settings = EngineSettings(
+        transfers_per_hub=limit, person_poll=0.2, backoff_scale=0.02, settle=0.2, usb_poll=0.5
+    )
+    async with cart_process(
+        tmp / f"cart-{name}",
+        ipads=args.ipads,
+        androids=args.androids,
+        time_scale=args.time_scale,
+        byte_scale=args.byte_scale,
+        unplugged=serial,
+    ) as (info, _proc):
+        # The model, read from a cart built the same way (same seed: same models per slot).
+        bound = await model_bound(tmp, args)
+        queue = [s["slot"] for s in info["slots"]]
+        plugged: dict[int, float] = {}
+
+        async def plug_next(_job: str = "") -> None:
+            if queue:
+                slot = queue.pop(0)
+                plugged[slot] = time.monotonic()
+                await act(info, "plug", slot)
+
+        starter = asyncio.ensure_future(plug_next()) if serial else None
+        t0 = time.monotonic()
+        try:
+            result, timeline = await run_station(
+                info,
+                station,
+                prepared,
+                expect=n,
+                settings=settings,
+                within=args.within,
+                on_done=plug_next if serial else None,
+            )
+        finally:
+            if starter is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await starter
+        wall = time.monotonic() - t0
+    done = sum(1 for j in result.jobs if j["state"] == "done")
+    scale = args.time_scale
+    latencies = [timeline.first_seen[s] - t for s, t in plugged.items() if s in timeline.first_seen]
+    outcome = Outcome(name, timeline.last() / scale, timeline.first() / scale, done, n, wall)
+    return replace(outcome, plug_ms=sorted(1000 * x for x in latencies)), bound
+
+
+async def main(args: argparse.Namespace) -> int:
+    quiet_environment()
+    variants: list[tuple[str, int, bool]] = [
+        ("limit 1", 1, False),
+        ("limit 2 (default)", 2, False),
+        ("limit 3", 3, False),
+        ("unlimited (all at once)", UNLIMITED, False),
+        ("one device at a time", 2, True),
+    ]
+    if args.quick:
+        variants = [variants[1], variants[3]]
+    outcomes: list[Outcome] = []
+    bound: Bound | None = None
+    with tempfile.TemporaryDirectory(prefix="station-makespan-") as tmp:
+        for name, limit, serial in variants:
+            folder = Path(tmp) / f"v{len(outcomes)}"
+            folder.mkdir()
+            outcome, bound = await one_variant(name, folder, args, limit=limit, serial=serial)
+            outcomes.append(outcome)
+            print(
+                f"  {name}: {outcome.makespan:.0f} s, first {outcome.first:.0f} s "
+                f"({outcome.done}/{outcome.devices} done, {outcome.wall:.1f} s wall)",
+                flush=True,
+            )
+    assert bound is not None
+    print(f"command: {command_line()}")
+    print(f"{load_average()} (after the run)")
+    app_gb = args.app_bytes * args.byte_scale / GB
+    print(
+        f"cart: {args.ipads} iPads (hub 1) + {args.androids} Android (hub 2), one app of "
+        f"{app_gb:.2f} GB each ({args.app_bytes / 1e6:.0f} MB on disk x byte scale "
+        f"{args.byte_scale:g}), time scale {args.time_scale:g}; times in device seconds"
+    )
+    print(
+        f"lower bound: {bound.best:.1f} s  (hub bytes / bandwidth {bound.hub:.1f} s, + shortest "
+        f"install after the last byte {bound.hub_tail:.1f} s; longest device path "
+        f"{bound.device:.1f} s); one at a time, model: {bound.serial:.0f} s"
+    )
+    print(
+        f"{'variant':<26} {'makespan':>9} {'x bound':>8} {'first done':>11} {'done':>7} "
+        f"{'model, no overhead':>19}"
+    )
+    for o, (_name, limit, serial) in zip(outcomes, variants, strict=True):
+        ratio = o.makespan / bound.best
+        model = bound.serial if serial else bound.policies[limit]
+        print(
+            f"{o.name:<26} {o.makespan:>8.1f}s {ratio:>8.3f} {o.first:>10.1f}s "
+            f"{o.done:>3}/{o.devices:<3} {model:>9.1f}s ({model / bound.best:.3f})"
+        )
+    for o in outcomes:
+        if o.plug_ms:
+            print(
+                f"plug -> the engine's first event for the tablet (wall ms, {len(o.plug_ms)} "
+                f"plugs): median {o.plug_ms[len(o.plug_ms) // 2]:.0f}, max {o.plug_ms[-1]:.0f}"
+            )
+    default = next(o for o in outcomes if "default" in o.name)
+    met = default.makespan <= TARGET * bound.best and default.done == default.devices
+    print(
+        f"target (default limit within 5 % of the bound): "
+        f"{'met' if met else 'NOT met'} ({default.makespan / bound.best:.3f})"
+    )
+    if args.json:
+        print(json.dumps({"bound": bound.__dict__, "outcomes": [o.__dict__ for o in outcomes]}))
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="8 + 8 tablets, two variants, fast time scale"
+    )
+    parser.add_argument("--ipads", type=int, default=15)
+    parser.add_argument("--androids", type=int, default=15)
+    parser.add_argument("--time-scale", type=float, default=None)
+    parser.add_argument("--app-bytes", type=int, default=10_000_000, help="bytes on disk")
+    parser.add_argument("--byte-scale", type=float, default=100.0)
+    parser.add_argument("--within", type=float, default=900.0, help="wall-clock cap per run")
+    parser.add_argument("--json", action="store_true")
+    parsed = parser.parse_args()
+    if parsed.quick and parsed.ipads == 15 and parsed.androids == 15:
+        parsed.ipads = parsed.androids = 8
+    if parsed.time_scale is None:
+        parsed.time_scale = 0.02 if parsed.quick else 0.1
+    raise SystemExit(asyncio.run(main(parsed)))
