@@ -647,15 +647,8 @@ class Engine:
 
         def progress(p: Progress) -> None:
             self._publish(
-                JobEvent(
-                    type=EventType.PROGRESS,
-                    job=job.key,
-                    platform=job.platform.value,
-                    serial=job.serial,
-                    slot=job.slot,
-                    step=job.step,
-                    fraction=p.fraction,
-                    detail=p.detail,
+                self._job_event(
+                    job, EventType.PROGRESS, port=None, fraction=p.fraction, detail=p.detail
                 )
             )
 
@@ -830,17 +823,20 @@ class Engine:
         self._publish(self._step_event(job, step.key, status.value, detail))
 
     def _step_event(self, job: Job, step: str, status: str, detail: str) -> JobEvent:
-        return JobEvent(
-            type=EventType.STEP,
-            job=job.key,
-            platform=job.platform.value,
-            serial=job.serial,
-            slot=job.slot,
-            port=job.port,
-            state=status,
-            step=step,
-            detail=detail,
-        )
+        return self._job_event(job, EventType.STEP, state=status, step=step, detail=detail)
+
+    @staticmethod
+    def _job_event(job: Job, type: EventType, **fields: Any) -> JobEvent:
+        """An event about ``job``, carrying its identity and where it is (step, slot, port)."""
+        identity: dict[str, Any] = {
+            "job": job.key,
+            "platform": job.platform.value,
+            "serial": job.serial,
+            "slot": job.slot,
+            "port": job.port,
+            "step": job.step,
+        }
+        return JobEvent(type=type, **{**identity, **fields})
 
     def _outcome(self, job: Job, status: StepStatus, detail: str) -> None:
         """The device's result and its outbox row for the hub, in one transaction."""
@@ -928,15 +924,10 @@ class Engine:
         if state is not JobState.RUNNING or job.step == "":
             self._record(job, f"job.{state.value}", {"step": job.step, "detail": job.detail})
         self._publish(
-            JobEvent(
-                type=EventType.JOB,
-                job=job.key,
-                platform=job.platform.value,
-                serial=job.serial,
-                slot=job.slot,
-                port=job.port,
+            self._job_event(
+                job,
+                EventType.JOB,
                 state=state.value,
-                step=job.step,
                 detail=job.detail,
                 hint=job.hint,
                 data={"asset_tag": job.asset_tag} if job.asset_tag else {},
