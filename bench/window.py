@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python bench/window.py [--quick] [--rate 10] [--seconds 20]
+    .venv/bin/python bench/window.py [--quick] [--rate 10] [--seconds 20] [--profile]
 
 The real window (``MainWindow`` over the real ``Runtime`` and ``EventBridge``, offscreen Qt)
 and a scripted backend (``tests/ui/fakes.py``) whose run puts 120 tablets in slots and then
@@ -16,13 +16,20 @@ loop thread, as the engine does. Measured on the GUI thread meanwhile:
   the cart model shows it in its slot (the tile's data changed) is the window's share of the
   plug-to-tile latency. The engine's share (USB plug to its first event, through the real
   drivers and a virtual cart) is measured by ``bench/makespan.py`` (its one-at-a-time variant).
+
+Also counted: the batches (queued signals) and events the GUI thread received, i.e. what the
+runtime's coalescing let through. ``--profile`` prints where the GUI thread spent its time
+(cProfile of the GUI thread only; it slows the GUI thread down, so its frame times are not
+the benchmark's).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import os
+import pstats
 import statistics
 import sys
 import tempfile
@@ -119,6 +126,13 @@ def main(args: argparse.Namespace) -> int:
                     shown[key] = now
 
         model.dataChanged.connect(on_changed)
+        delivered = [0, 0]  # batches, events
+
+        def on_batch(events: list[JobEvent]) -> None:
+            delivered[0] += 1
+            delivered[1] += len(events)
+
+        window.bridge.events.connect(on_batch)
         model.rowsInserted.connect(on_changed)
         model.modelReset.connect(on_changed)
 
@@ -152,9 +166,14 @@ def main(args: argparse.Namespace) -> int:
         started = time.monotonic()
         for timer in timers:
             timer.start()
+        profile = cProfile.Profile() if args.profile else None
+        if profile is not None:
+            profile.enable()
         while not finished[0] and time.monotonic() - started < args.seconds + 30:
             app.processEvents()
             time.sleep(0.001)
+        if profile is not None:
+            profile.disable()
         for timer in timers:
             timer.stop()
         assert backend.finish is not None
@@ -170,6 +189,10 @@ def main(args: argparse.Namespace) -> int:
     print(
         f"{DEVICES} tablets x {args.rate:g} progress events/s for {args.seconds:g} s: "
         f"{sent[0]} events ({sent[0] / args.seconds:.0f}/s), window 1600x1000 offscreen"
+    )
+    print(
+        f"GUI thread received {delivered[0]} batches ({delivered[0] / args.seconds:.1f}/s) "
+        f"with {delivered[1]} events ({delivered[1] / args.seconds:.0f}/s)"
     )
     print(f"{'':<36} {'median':>8} {'p99':>8} {'max':>8} {'n':>6}")
     rows = (
@@ -191,6 +214,9 @@ def main(args: argparse.Namespace) -> int:
           f"{'met' if frame_p99 < 50 else 'NOT met'} (< 50 ms)")  # fmt: skip
     print(f"window's share of plug-to-tile, worst {tile_max:.0f} ms of {len(latencies)}/"
           f"{len(published)}: {'met' if tile_max < 500 else 'NOT met'} (< 500 ms)")  # fmt: skip
+    if profile is not None:
+        print("\nGUI thread, by own time (cProfile):")
+        pstats.Stats(profile).sort_stats("tottime").print_stats(15)
     return 0 if frame_p99 < 50 and tile_max < 500 else 1
 
 
@@ -199,6 +225,7 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="10 s")
     parser.add_argument("--rate", type=float, default=10.0, help="events per tablet per second")
     parser.add_argument("--seconds", type=float, default=None)
+    parser.add_argument("--profile", action="store_true", help="where the GUI thread's time goes")
     parsed = parser.parse_args()
     if parsed.seconds is None:
         parsed.seconds = 10.0 if parsed.quick else 30.0

@@ -52,6 +52,10 @@ ROLES = [int(r) for r in Role] + [
     int(Qt.ItemDataRole.ToolTipRole),
 ]
 
+# The engine's gate steps (``ios_steps.Pair``, ``android_steps.WaitReady``): an iPad is paired
+# (Trust tapped) and an Android tablet allows USB debugging once its job went past them.
+GATE_STEPS = frozenset({"pair", "ready"})
+
 _PERSON_PRESENCE = frozenset(
     {
         "needs_trust",
@@ -107,6 +111,7 @@ class SlotState:
     hint: str = ""
     presence: str = ""
     present: bool = False
+    passed_gate: bool = False  # went past pairing / USB debugging at least once
     fraction: float | None = None
     timeline: list[StepEntry] = field(default_factory=list)
     log: collections.deque[JobEvent] = field(
@@ -210,11 +215,6 @@ class CartModel(QAbstractListModel):
         }
         return values.get(role)
 
-    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
     # --- reading --------------------------------------------------------------------------
 
     def slot_text(self, s: SlotState) -> str:
@@ -235,10 +235,21 @@ class CartModel(QAbstractListModel):
     # --- events (GUI thread, from the bridge) ---------------------------------------------
 
     def apply(self, events: list[JobEvent]) -> None:
-        """Take a batch of engine events; repaint follows within ``FLUSH_MS``."""
+        """Take a batch of engine events: one dataChanged over the rows they changed.
+
+        The bridge already coalesces (progress ten times a second, state changes within
+        50 ms), so a batch with a state change is shown at once; a batch of progress alone
+        waits for the named timer, which also bounds what direct callers cause.
+        """
+        urgent = False
         for event in events:
             self._apply(event)
-        if self._dirty and not self._flush_timer.isActive():
+            urgent = urgent or event.type is not EventType.PROGRESS
+        if not self._dirty:
+            return
+        if urgent:
+            self.flush()
+        elif not self._flush_timer.isActive():
             self._flush_timer.start()
 
     def flush(self) -> None:
@@ -261,6 +272,8 @@ class CartModel(QAbstractListModel):
         if not event.job:
             if event.type is EventType.DEVICE and event.state == "error":
                 self.station_problem.emit(event.detail, event.hint)
+            elif event.type is EventType.DEVICE:
+                self._on_watched(event)
             return
         row = self._place(event)
         s = self._rows[row]
@@ -275,6 +288,7 @@ class CartModel(QAbstractListModel):
             if s.state == EMPTY:
                 self._set_state(row, JobState.WAITING)
         elif event.type is EventType.JOB:
+            self._passed(s, event)
             if event.state != JobState.RUNNING or event.step != s.step:
                 s.fraction = None
             s.step = event.step
@@ -283,6 +297,7 @@ class CartModel(QAbstractListModel):
             s.asset_tag = str(event.data.get("asset_tag", s.asset_tag))
             self._set_state(row, event.state)
         elif event.type is EventType.STEP:
+            self._passed(s, event)
             self._on_step(s, event)
         elif event.type is EventType.PROGRESS and event.fraction is not None:
             s.fraction = max(0.0, min(1.0, event.fraction))
@@ -290,6 +305,28 @@ class CartModel(QAbstractListModel):
                 s.step = event.step
             return  # progress is not worth a log line; it is marked dirty in _place
         s.log.append(event)
+
+    @staticmethod
+    def _passed(s: SlotState, event: JobEvent) -> None:
+        if event.state == JobState.DONE or (event.step and event.step not in GATE_STEPS):
+            s.passed_gate = True
+
+    def _on_watched(self, event: JobEvent) -> None:
+        """A tablet plugged or unplugged while no run watches it (after the run): its row."""
+        key = f"{event.platform}:{event.serial}"
+        rows = [
+            row
+            for row, s in enumerate(self._rows)
+            if s.job and (s.job == key or s.job.startswith(key + "@"))
+        ]
+        port = (event.port or "").removeprefix("usb:")
+        if len(rows) > 1 and port:  # equal Android serials: the port tells them apart
+            rows = [row for row in rows if self._rows[row].port.removeprefix("usb:") == port]
+        for row in rows:
+            s = self._rows[row]
+            s.present = event.state != "detached"
+            s.presence = event.detail if s.present else ""
+            self._dirty.add(row)
 
     def _place(self, event: JobEvent) -> int:
         """The row for this event's job, moving it when the tablet changed slot."""

@@ -12,27 +12,120 @@ import concurrent.futures
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+import time
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from station.errors import StationError
-from station.jobs.events import EventBus, Subscription
+from station.jobs.events import EventBus, EventType, JobEvent, Subscription
 from station.labels.android_qr import provisioning_json, provisioning_qr_png
 from station.ui.backend import EngineControl, StationBackend
 
 log = logging.getLogger("station.ui.runtime")
 
-BATCH_INTERVAL = 0.05  # seconds: the pump sends at most ~20 batches a second to the GUI
+STATE_INTERVAL = 0.05  # seconds: state changes reach the GUI within this, ~20 batches a second
+PROGRESS_INTERVAL = 0.1  # seconds: progress reaches the GUI at most ten times a second
+
+
+class Coalescer:
+    """What the GUI thread still has to hear, with progress reduced to its newest value.
+
+    Progress is only worth its newest fraction: it is kept per job (the newest replaces the
+    one before) and sent at most every ``progress_interval``. Every other event (attached,
+    detached, a step, a job's state, the run) is a state change: never dropped, kept in order
+    and sent within ``state_interval``. A job's (or its slot's) pending progress goes out just
+    before its next state change, so the GUI never sees a job's events out of order.
+
+    Plain Python, used on the loop thread only; ``now`` is ``time.monotonic()`` seconds.
+    """
+
+    def __init__(
+        self,
+        *,
+        state_interval: float = STATE_INTERVAL,
+        progress_interval: float = PROGRESS_INTERVAL,
+    ) -> None:
+        self.state_interval = state_interval
+        self.progress_interval = progress_interval
+        self._ordered: list[JobEvent] = []
+        self._progress: dict[str, JobEvent] = {}  # job -> newest progress, in arrival order
+        self._last_sent = float("-inf")
+        self._last_progress = float("-inf")
+        self.received = 0
+        self.replaced = 0
+
+    def add(self, events: Iterable[JobEvent]) -> None:
+        for event in events:
+            self.received += 1
+            if event.type is EventType.PROGRESS and event.job:
+                if self._progress.pop(event.job, None) is not None:
+                    self.replaced += 1
+                self._progress[event.job] = event
+                continue
+            self._release(event)
+            self._ordered.append(event)
+
+    def _release(self, event: JobEvent) -> None:
+        """Move the progress that must precede ``event`` into the ordered part."""
+        if not self._progress:
+            return
+        if not event.job:  # the run, a driver's trouble: everything before it goes first
+            self._ordered.extend(self._progress.values())
+            self._progress.clear()
+            return
+        for job, pending in list(self._progress.items()):
+            if job == event.job or (event.slot is not None and pending.slot == event.slot):
+                self._ordered.append(self._progress.pop(job))
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._ordered or self._progress)
+
+    def due_in(self, now: float) -> float | None:
+        """Seconds until :meth:`take` has something to send (0: now), None when nothing."""
+        waits = []
+        if self._ordered:
+            waits.append(self._last_sent + self.state_interval - now)
+        if self._progress:
+            waits.append(
+                max(
+                    self._last_sent + self.state_interval,
+                    self._last_progress + self.progress_interval,
+                )
+                - now
+            )
+        return max(0.0, min(waits)) if waits else None
+
+    def take(self, now: float) -> list[JobEvent]:
+        """The batch to send now ([] when nothing is due yet)."""
+        if now - self._last_sent < self.state_interval:
+            return []
+        batch = self._ordered
+        self._ordered = []
+        if self._progress and now - self._last_progress >= self.progress_interval:
+            batch.extend(self._progress.values())
+            self._progress.clear()
+            self._last_progress = now
+        if batch:
+            self._last_sent = now
+        return batch
+
+    def take_all(self) -> list[JobEvent]:
+        """Everything still pending, due or not (the run ended)."""
+        batch = [*self._ordered, *self._progress.values()]
+        self._ordered = []
+        self._progress.clear()
+        return batch
 
 
 class EventBridge(QObject):
     """Carries what happens on the loop thread to the GUI thread.
 
     Signals:
-        events(list): a batch of ``JobEvent`` in order.
+        events(list): a batch of ``JobEvent`` in order, progress coalesced (:class:`Coalescer`).
         blueprint_loaded(object, object): the path and its validated ``Blueprint``.
         blueprint_failed(object, object): the path and the ``StationError`` explaining why.
         run_started(object): the blueprint path of the run.
@@ -79,6 +172,8 @@ class Runtime:
         self._watch_task: asyncio.Task[None] | None = None
         self._open_error: BaseException | None = None
         self._status_pending = False
+        self._reader: asyncio.Future[JobEvent] | None = None
+        self._pumping: tuple[Subscription, Coalescer] | None = None
 
     # --- lifecycle (GUI thread) -----------------------------------------------------------
 
@@ -126,7 +221,9 @@ class Runtime:
         self._call(self._command, "retry", key)
 
     def watch_devices(self, on: bool) -> None:
-        """Start (or stop) publishing device events without a run (calibration)."""
+        """Start (or stop) publishing device events without a run (calibration, after a run)."""
+        if self._loop is None or self._loop.is_closed():
+            return  # shut down: nothing is watched any more
         self._call(self._watch, on)
 
     def save_calibration(self, slots: Mapping[str, int]) -> None:
@@ -205,10 +302,50 @@ class Runtime:
             await self.backend.close()
 
     async def _pump(self, sub: Subscription) -> None:
-        """One signal per batch: the GUI thread sees ~20 batches a second at most."""
-        async for first in sub:
-            self.bridge.events.emit([first, *sub.pending()])
-            await asyncio.sleep(BATCH_INTERVAL)
+        """One queued signal per batch, coalesced (see :class:`Coalescer`)."""
+        coalescer = Coalescer()
+        events = aiter(sub)
+        self._pumping = (sub, coalescer)
+        try:
+            while True:
+                if self._reader is None:
+                    self._reader = asyncio.ensure_future(anext(events))
+                # Wait for the next event, or until pending events are due.
+                await asyncio.wait({self._reader}, timeout=coalescer.due_in(time.monotonic()))
+                if not self._collect(sub, coalescer):
+                    self._send(coalescer.take_all())  # the subscription closed: the rest
+                    return
+                self._send(coalescer.take(time.monotonic()))
+        finally:
+            self._pumping = None
+            reader, self._reader = self._reader, None
+            if reader is not None:
+                reader.cancel()
+                await asyncio.gather(reader, return_exceptions=True)
+
+    def _collect(self, sub: Subscription, coalescer: Coalescer) -> bool:
+        """Move what arrived into ``coalescer``, in order; False when the subscription ended."""
+        reader = self._reader
+        if reader is not None and reader.done():
+            self._reader = None
+            try:
+                first = reader.result()
+            except StopAsyncIteration:
+                return False
+            coalescer.add([first])
+        coalescer.add(sub.pending())
+        return True
+
+    def _send(self, batch: list[JobEvent]) -> None:
+        if batch:
+            self.bridge.events.emit(batch)
+
+    def _flush_events(self) -> None:
+        """Send everything published so far now (before the run's end is announced)."""
+        if self._pumping is not None:
+            sub, coalescer = self._pumping
+            self._collect(sub, coalescer)
+            self._send(coalescer.take_all())
 
     async def _load(self, path: Path) -> None:
         try:
@@ -241,8 +378,10 @@ class Runtime:
             self.bridge.failed.emit("crashed", repr(exc))
         finally:
             self._engine = None
-            # Let the pump deliver the run's last events before the end is announced.
-            await asyncio.sleep(BATCH_INTERVAL * 2)
+            # The run's last events go out before its end is announced (both signals are
+            # queued to the GUI thread, so they arrive in this order).
+            await asyncio.sleep(0)
+            self._flush_events()
             self.bridge.run_ended.emit(result)
 
     def _on_engine(self, engine: EngineControl) -> None:

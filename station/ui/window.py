@@ -97,7 +97,11 @@ class MainWindow(QMainWindow):
         self.layout_ = cart_layout(self.settings, backend.slot_count())
         self.model = CartModel(self.layout_, self)
         self.started = False
-        self.printed = False
+        self.printed = False  # the cart's labels were printed in this run
+        self.printed_jobs: set[str] = set()  # whose labels those were
+        self._printing: set[str] = set()  # the jobs of the cart labels being previewed
+        self.in_run = False
+        self.ended = False  # a run ended (until the next starts)
         self.blueprint: Blueprint | None = None
         self.calibration: CalibrationWizard | None = None
         self.first_run: FirstRunWizard | None = None
@@ -304,11 +308,15 @@ class MainWindow(QMainWindow):
         self.runtime.retry(key)
 
     def print_labels(self) -> None:
-        done = [s.summary() for s in self.model.slots() if s.state == JobState.DONE]
+        """The finished tablets' labels not printed yet (all of them again when none is left)."""
+        done = [s for s in self.model.slots() if s.state == JobState.DONE]
         if not done:
             self.statusBar().showMessage(_t("No finished tablets to print labels for."))
             return
-        self.runtime.request_labels(done, "cart")
+        new = [s for s in done if s.job not in self.printed_jobs]
+        chosen = new or done
+        self._printing = {s.job for s in chosen}
+        self.runtime.request_labels([s.summary() for s in chosen], "cart")
 
     def print_label_again(self) -> None:
         """One tablet's label again (a torn or lost one), with a preview first."""
@@ -365,6 +373,7 @@ class MainWindow(QMainWindow):
 
     def _on_labels_printed(self) -> None:
         self.printed = True
+        self.printed_jobs |= self._printing
         self._update_checklist()
         self.statusBar().showMessage(_t("Labels sent to the printer."))
 
@@ -399,9 +408,10 @@ class MainWindow(QMainWindow):
 
     def _on_run_event(self, event: JobEvent) -> None:
         if event.state in ("started", "resumed"):
-            self.started = True
-            self.printed = False
+            self._begin_run()
             return
+        self.in_run = False
+        self.ended = True
         done = event.data.get("done", 0)
         devices = event.data.get("devices", 0)
         summary = _fill(_t("Run ended: %1 of %2 tablets done."), done, devices)
@@ -415,6 +425,7 @@ class MainWindow(QMainWindow):
             self.banner.announce("done", _t("The cart is done. Print the labels."))
         elif event.state == "failed":
             self.banner.announce("failed", summary)
+        self._update_checklist()
 
     def _on_station_problem(self, detail: str, hint: str) -> None:
         self.banner.announce("problem", hint_text(hint) or detail)
@@ -457,11 +468,27 @@ class MainWindow(QMainWindow):
     def _on_run_started(self, _path: Path) -> None:
         self.run_control.set_running(True)
         self.run_control.show_summary(_t("Running…"))
+        self.runtime.watch_devices(False)  # the run's engine watches the tablets now
+        self._begin_run()
+
+    def _begin_run(self) -> None:
+        if not self.in_run:
+            self.printed = False
+            self.printed_jobs.clear()
         self.started = True
+        self.in_run = True
+        self.ended = False
+        self._update_checklist()
 
     def _on_run_ended(self, result: object) -> None:
         self.run_control.set_running(False)
+        self.in_run = False
+        self.ended = True
         self.model.flush()
+        self._update_checklist()
+        if self.calibration is None:
+            # Without a run nobody watches the tablets: watch, so unplugging them is seen.
+            self.runtime.watch_devices(True)
         self.run_finished.emit(result)
 
     def _on_failed(self, code: str, detail: str) -> None:
@@ -512,7 +539,7 @@ class MainWindow(QMainWindow):
         self.settings.set_setting(SOUND, "on" if on else "off")
 
     def _on_calibration_finished(self, _result: int) -> None:
-        self.runtime.watch_devices(False)
+        self.runtime.watch_devices(self.ended)  # after a run, unplugging is still watched
         self.calibration = None
 
     def _update_checklist(self) -> None:
@@ -522,10 +549,21 @@ class MainWindow(QMainWindow):
             ios=blueprint is not None and blueprint.ios is not None,
             android=blueprint is not None and blueprint.android is not None,
             started=self.started,
-            printed=self.printed,
+            printed=self.printed_jobs,
             expected=self.expected_devices(),
+            over=self.run_over(),
         )
         self.checklist.show_items(items)
+
+    def run_over(self) -> bool:
+        """Nothing more will finish: the run ended, or none runs and every tablet is final."""
+        if self.in_run:
+            return False
+        if self.ended:
+            return True
+        seen = self.model.occupied()
+        final = (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
+        return bool(seen) and all(s.state in final for s in seen)
 
     def expected_devices(self) -> int:
         """How many tablets the cart should hold: the calibrated slots."""

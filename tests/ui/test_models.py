@@ -162,3 +162,58 @@ def test_pyside_keeps_none_alive_through_index_data() -> None:
     for _ in range(1000):
         index.data()
     assert sys.getrefcount(None) >= before - 10
+
+
+def test_a_batch_with_a_state_change_is_shown_at_once_progress_alone_waits() -> None:
+    model = CartModel(CartLayout(2, 6))
+    changes: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda a, b, roles: changes.append((a.row(), b.row())))
+    model.apply([job("k3", JobState.RUNNING, slot=3, step="erase"), progress("k3", 3, 0.1)])
+    assert changes == [(2, 2)]  # one dataChanged for the batch, before apply returns
+    model.apply([progress("k3", 3, 0.2)])
+    assert changes == [(2, 2)]  # progress alone: the named timer repaints it
+    model.apply([job("k9", JobState.WAITING, slot=9), progress("k3", 3, 0.3)])
+    assert changes == [(2, 2), (2, 8)]  # one range over every row the batch changed
+
+
+def test_tablets_unplugged_after_the_run_are_found_by_serial_and_port(
+    qtmodeltester: object,
+) -> None:
+    """After the run the window watches without an engine: DEVICE events without a job."""
+    model = CartModel(CartLayout(1, 4))
+    model.apply(
+        [
+            device("ios:UDID1", 1),
+            device("android:R52@1-1.2", 2, platform="android"),
+            device("android:R52@1-1.3", 3, platform="android"),
+        ]
+    )
+    model.apply(
+        [
+            JobEvent(type=EventType.DEVICE, platform="ios", serial="UDID1", state="detached"),
+            JobEvent(
+                type=EventType.DEVICE,
+                platform="android",
+                serial="R52",
+                port="usb:1-1.3",
+                state="detached",
+            ),
+            JobEvent(type=EventType.DEVICE, platform="ios", serial="OTHER", state="attached"),
+        ]
+    )
+    model.flush()
+    assert [s.present for s in model.slots()] == [False, True, False, False]
+    assert model.rowCount() == 4  # a tablet the run never saw gets no row
+    qtmodeltester.check(model, force_py=True)  # type: ignore[attr-defined]
+
+
+def test_a_tablet_passes_its_gate_once_a_later_step_starts() -> None:
+    model = CartModel(CartLayout(1, 2))
+    model.apply(
+        [device("ios:a", 1, "needs_trust"), job("ios:a", JobState.RUNNING, slot=1, step="pair")]
+    )
+    assert not model.slot_state(0).passed_gate
+    model.apply([job("ios:a", JobState.RUNNING, slot=1, step="erase")])
+    assert model.slot_state(0).passed_gate
+    model.apply([job("ios:a", JobState.NEEDS_PERSON, slot=1, step="pair", hint="x")])
+    assert model.slot_state(0).passed_gate  # asked again after a restart: it was trusted once

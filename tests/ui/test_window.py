@@ -7,11 +7,15 @@ import threading
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QPoint
 from pytestqt.qtbot import QtBot
 
 from station.jobs.events import EventBus, EventType, JobEvent, JobState
-from station.ui.runtime import Runtime
+from station.ui.backend import CartLayout
+from station.ui.models import CartModel
+from station.ui.runtime import Coalescer, Runtime
 from station.ui.technician import PIN_SETTING, check_pin
+from station.ui.tiles import STATE_COLOURS, CartView
 from station.ui.window import MainWindow
 from tests.ui.fakes import FakeBackend, device, job, progress
 
@@ -128,9 +132,11 @@ def test_checklist_ticks_itself_off_from_device_states(
     )
     assert window.runtime._loop is not None
     window.runtime._loop.call_soon_threadsafe(gate.set)
-    qtbot.waitUntil(lambda: _checklist(window)["trust"][0], timeout=5000)
+    qtbot.waitUntil(lambda: _checklist(window)["unplug"][1].endswith("slots 1"), timeout=5000)
     items = _checklist(window)
-    assert items["usb_debugging"][0]
+    # Attached and "ready" is not trusted yet: an iPad asks for Trust when it is paired.
+    assert items["trust"] == (False, "Tap “Trust” on every iPad")
+    assert items["usb_debugging"] == (False, "Enable USB debugging on every Android tablet")
     assert items["failures"] == (
         False,
         "Failed: slots 3. Check the tablet and its cable, then retry it",
@@ -138,15 +144,33 @@ def test_checklist_ticks_itself_off_from_device_states(
     assert items["unplug"] == (False, "Unplug the finished tablets: slots 1")
     assert items["labels"] == (False, "Print the labels (1 ready) and stick them on in slot order")
 
+    bus = demo_backend.bus
+    assert bus is not None
+    for event in (
+        job("ios:c", JobState.RUNNING, slot=7, step="erase"),
+        job("android:d", JobState.RUNNING, slot=2, step="app:x.y", platform="android"),
+    ):
+        window.runtime._loop.call_soon_threadsafe(bus.publish, event)
+    qtbot.waitUntil(lambda: _checklist(window)["trust"][0], timeout=5000)
+    assert _checklist(window)["usb_debugging"][0]
+
     with qtbot.waitSignal(window.bridge.labels_ready, timeout=5000):
         window.print_action.trigger()
     assert [j["slot"] for j in demo_backend.label_requests[-1]] == [1]
     qtbot.waitUntil(lambda: window.label_preview is not None, timeout=5000)
     assert window.label_preview is not None
     window.label_preview.accept()  # printed from the preview
-    assert _checklist(window)["labels"][0]
+    # Two tablets are still working: their labels are still to come.
+    assert _checklist(window)["labels"] == (
+        False,
+        "Print the labels and stick them on in slot order",
+    )
     _finish(demo_backend, window.runtime)
     qtbot.waitSignal(window.run_finished, timeout=5000).wait()
+    assert _checklist(window)["labels"] == (
+        True,
+        "Print the labels and stick them on in slot order",
+    )
 
 
 def test_detail_shows_the_error_and_retry_goes_to_the_engine_thread(
@@ -282,29 +306,152 @@ def test_banner_and_sound_when_a_slot_needs_a_person_and_when_done(
 def test_runtime_delivers_events_on_the_gui_thread_in_batches(
     qtbot: QtBot, runtime: Runtime, backend: FakeBackend, tmp_path: Path
 ) -> None:
+    """Progress is coalesced per job; state changes all arrive, in order, after that job's
+    progress published before them."""
     seen_threads: set[str] = set()
+    received: list[JobEvent] = []
     batches: list[int] = []
+    published: list[JobEvent] = []
 
     def on_events(events: list[JobEvent]) -> None:
         seen_threads.add(threading.current_thread().name)
         batches.append(len(events))
+        received.extend(events)
 
     runtime.bridge.events.connect(on_events)
+    rounds = 50
 
     async def script(bus: EventBus) -> None:
-        for step in range(50):
-            for n in range(1, 121):
-                bus.publish(progress(f"k{n}", n, step / 50))
-        bus.publish(job("k1", JobState.DONE, slot=1))
+        def publish(event: JobEvent) -> None:
+            published.append(event)
+            bus.publish(event)
+
+        for n in range(1, 121):
+            publish(job(f"k{n}", JobState.RUNNING, slot=n, step="app:de.x.lern"))
+        for step in range(rounds):
+            for n in range(1, 121):  # two per job in one go: only the newer can matter
+                publish(progress(f"k{n}", n, step / rounds))
+                publish(progress(f"k{n}", n, (step + 0.5) / rounds))
+            publish(job(f"k{step + 1}", JobState.NEEDS_PERSON, slot=step + 1, hint="x"))
+            await asyncio.sleep(0.001)
+        publish(job("k1", JobState.DONE, slot=1))
 
     backend.script = script
     runtime.start_run(tmp_path / "x.toml")
-    qtbot.waitUntil(lambda: sum(batches) >= 121, timeout=10000)
+    qtbot.waitUntil(lambda: any(e.state == JobState.DONE for e in received), timeout=20000)
     assert seen_threads == {threading.main_thread().name}
-    # The engine's subscription keeps the newest progress per job: 6000 events -> ~121.
-    assert sum(batches) < 1000
-    _finish(backend, runtime)
-    qtbot.waitSignal(runtime.bridge.run_ended, timeout=5000).wait()
+    # Every state change arrives, in the order published (RUN started comes first).
+    changes = [e for e in published if e.type is not EventType.PROGRESS]
+    assert [e for e in received if e.type is not EventType.PROGRESS][1:] == changes
+    # Before each state change: its job's progress published before it (or a newer one:
+    # the bus's own queue replaces a job's pending progress of the same step in place).
+    where = {id(e): i for i, e in enumerate(published)}
+    for event in changes:
+        before = published[: where[id(event)]]
+        wanted = [e for e in before if e.type is EventType.PROGRESS and e.job == event.job]
+        shown = received[: received.index(event)]
+        got = [e for e in shown if e.type is EventType.PROGRESS and e.job == event.job]
+        if wanted:
+            assert got
+            assert where[id(got[-1])] >= where[id(wanted[-1])]
+    newest = {e.job: e for e in published if e.type is EventType.PROGRESS}
+    qtbot.waitUntil(
+        lambda: {e.job: e for e in received if e.type is EventType.PROGRESS} == newest,
+        timeout=5000,
+    )
+    # Coalesced: at most one batch between the script's awaits, never both progress events.
+    assert len(batches) <= rounds + 3
+    assert sum(1 for e in received if e.type is EventType.PROGRESS) <= rounds * 120
+    with qtbot.waitSignal(runtime.bridge.run_ended, timeout=5000):
+        _finish(backend, runtime)
+
+
+def test_coalescer_keeps_the_newest_progress_and_every_state_change_in_order() -> None:
+    c = Coalescer(state_interval=0.05, progress_interval=0.1)
+    assert c.due_in(0.0) is None
+    c.add([progress("a", 1, 0.1), progress("b", 2, 0.1), progress("a", 1, 0.2)])
+    assert c.due_in(0.0) == 0.0
+    assert [(e.job, e.fraction) for e in c.take(0.0)] == [("b", 0.1), ("a", 0.2)]
+    assert c.replaced == 1
+
+    # Progress waits for its interval; a state change goes out sooner, its job's progress first.
+    c.add([progress("a", 1, 0.3), progress("b", 2, 0.3)])
+    assert c.take(0.06) == []
+    assert c.due_in(0.06) == pytest.approx(0.04)
+    failed = job("a", JobState.FAILED, slot=1, hint="x")
+    c.add([failed])
+    assert c.due_in(0.06) == 0.0
+    assert [(e.type, e.job) for e in c.take(0.06)] == [
+        (EventType.PROGRESS, "a"),
+        (EventType.JOB, "a"),
+    ]
+    # ...but not more often than the state interval.
+    c.add([job("b", JobState.NEEDS_PERSON, slot=2, hint="x")])
+    assert c.take(0.08) == []
+    assert c.due_in(0.08) == pytest.approx(0.03)
+    assert [(e.type, e.job) for e in c.take(0.11)] == [
+        (EventType.PROGRESS, "b"),
+        (EventType.JOB, "b"),
+    ]
+
+    # A new tablet in a slot: the progress of the tablet that was there goes first; the run's
+    # end takes every pending progress before it.
+    c.add([progress("a", 1, 0.5), progress("c", 3, 0.5), device("d", 1)])
+    c.add([JobEvent(type=EventType.RUN, state="finished")])
+    assert [(e.type, e.job) for e in c.take(0.2)] == [
+        (EventType.PROGRESS, "a"),
+        (EventType.DEVICE, "d"),
+        (EventType.PROGRESS, "c"),
+        (EventType.RUN, ""),
+    ]
+    assert not c.pending
+
+
+def test_coalescer_never_drops_a_state_change() -> None:
+    c = Coalescer()
+    changes = [job(f"k{n % 7}", JobState.RUNNING, slot=n % 7 + 1, step=f"s{n}") for n in range(500)]
+    sent: list[JobEvent] = []
+    now = 0.0
+    for n, change in enumerate(changes):
+        c.add([progress(f"k{n % 7}", n % 7 + 1, n / 500), change])
+        now += 0.01
+        sent += c.take(now)
+    sent += c.take_all()
+    assert [e for e in sent if e.type is EventType.JOB] == changes
+    assert c.received == 1000
+    assert len(sent) == 1000  # each progress was followed by its job's change: none replaced
+
+
+def test_a_tile_is_drawn_once_per_state_and_its_progress_on_top(qtbot: QtBot) -> None:
+    layout = CartLayout(2, 3)
+    model = CartModel(layout)
+    view = CartView(layout)
+    view.setModel(model)
+    qtbot.addWidget(view)
+    view.resize(900, 500)
+    model.apply(
+        [job("k", JobState.RUNNING, slot=2, step="app:x.y", tag="SEG-1"), progress("k", 2, 0.25)]
+    )
+    model.flush()
+
+    def bar_middle() -> str:
+        image = view.viewport().grab().toImage()
+        tile = view.tiles._tiles[1]
+        assert tile.bar is not None
+        x, y, width, height = tile.bar
+        where = view.visualRect(model.index(1)).topLeft() + QPoint(x + width // 2, y + height // 2)
+        return str(image.pixelColor(where).name())
+
+    assert bar_middle() == "#ffffff"  # a quarter done: the middle of the bar is still empty
+    drawn = view.tiles._tiles[1]
+    model.apply([progress("k", 2, 0.75)])
+    model.flush()
+    assert bar_middle() == STATE_COLOURS[JobState.RUNNING][1].lower()
+    assert view.tiles._tiles[1] is drawn  # progress alone: the tile's picture is reused
+    model.apply([job("k", JobState.DONE, slot=2, tag="SEG-1")])
+    view.viewport().grab()
+    assert view.tiles._tiles[1] is not drawn
+    assert view.tiles._tiles[1].bar is None
 
 
 @pytest.mark.qt_log_ignore(OFFSCREEN_NOTE)
