@@ -12,11 +12,14 @@ import hashlib
 import re
 import string
 import tomllib
+import urllib.parse
+import zoneinfo
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from station import messages as msg
 from station.artifacts.apk import ApkInfo, read_apk
 from station.artifacts.ipa import IpaInfo, read_ipa
 from station.artifacts.mobileconfig import ProfileInfo, read_mobileconfig
@@ -173,6 +176,27 @@ class AndroidFinish:
 
 
 @dataclass(frozen=True)
+class AndroidProvisioning:
+    """``[android.provisioning]``: what the enrollment QR tells a tablet in its setup wizard.
+
+    The Wi-Fi password is the name of a station secret, never the password itself.
+    """
+
+    download_url: str
+    wifi_ssid: str | None = None
+    wifi_security: str | None = None  # NONE, WPA or WEP; None: WPA with a password, else NONE
+    wifi_password_secret: str | None = None
+    wifi_hidden: bool = False
+    skip_encryption: bool = False
+    leave_all_system_apps_enabled: bool = False
+    use_mobile_data: bool = False
+    locale: str | None = None
+    time_zone: str | None = None
+    signature_checksum: bool = False
+    admin_extras: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class AndroidPlan:
     apps: tuple[AppRef[ApkInfo], ...] = ()
     device_owner: str | None = None
@@ -180,6 +204,7 @@ class AndroidPlan:
     files: tuple[FileRef, ...] = ()
     rename: bool = True
     finish: AndroidFinish = AndroidFinish()
+    provisioning: AndroidProvisioning | None = None
 
 
 @dataclass(frozen=True)
@@ -218,6 +243,9 @@ class Blueprint:
                 names.append(self.ios.supervise.identity)
             for profile in self.ios.profiles:
                 names.extend(profile.secrets.values())
+        provisioning = self.android.provisioning if self.android is not None else None
+        if provisioning is not None and provisioning.wifi_password_secret is not None:
+            names.append(provisioning.wifi_password_secret)
         return tuple(dict.fromkeys(names))
 
     def render_device_name(
@@ -260,12 +288,12 @@ class InvalidBlueprint(BlueprintError):
     def __init__(self, path: Path, issues: Sequence[Issue]) -> None:
         self.issues = tuple(sorted(issues, key=lambda issue: issue.line))
         count = len(self.issues)
-        self.summary = "1 problem" if count == 1 else f"{count} problems"
+        self.summary = msg.ONE_PROBLEM if count == 1 else msg.PROBLEMS.fill(count=count)
         body = "\n".join(f"  {issue}" for issue in self.issues)
         super().__init__(
             str(path),
             f"{self.summary}:\n{body}",
-            hint="fix the blueprint and load it again; no device was touched",
+            hint=msg.FIX_BLUEPRINT_HINT,
         )
 
     def __str__(self) -> str:
@@ -297,7 +325,7 @@ def render_device_name(
         out.append(literal)
         if name is not None:
             if name not in values:
-                raise BlueprintError("device_name", f"unknown placeholder {{{name}}}")
+                raise BlueprintError("device_name", msg.UNKNOWN_PLACEHOLDER.fill(name=name))
             out.append(values[name])
     return "".join(out).strip()
 
@@ -307,7 +335,7 @@ def template_problems(template: str) -> list[str]:
     try:
         parts = list(string.Formatter().parse(template))
     except ValueError as exc:
-        return [f"{exc} (write {{{{ or }}}} for a literal brace)"]
+        return [msg.TEMPLATE_SYNTAX.fill(reason=exc)]
     problems: list[str] = []
     names: list[str] = []
     for _literal, name, spec, conversion in parts:
@@ -315,13 +343,16 @@ def template_problems(template: str) -> list[str]:
             continue
         if name not in PLACEHOLDERS:
             close = difflib.get_close_matches(name, PLACEHOLDERS, n=1)
-            extra = f" (did you mean {{{close[0]}}}?)" if close else ""
-            problems.append(f"unknown placeholder {{{name}}}{extra}")
+            problems.append(
+                msg.UNKNOWN_PLACEHOLDER_SUGGESTION.fill(name=name, suggestion=close[0])
+                if close
+                else msg.UNKNOWN_PLACEHOLDER.fill(name=name)
+            )
         elif spec or conversion:
-            problems.append(f"placeholder {{{name}}} takes no format or conversion")
+            problems.append(msg.PLACEHOLDER_NO_FORMAT.fill(name=name))
         names.append(name)
     if not problems and not any(n in _UNIQUE_PLACEHOLDERS for n in names):
-        problems.append("every device would get the same name")
+        problems.append(msg.SAME_DEVICE_NAME)
     return problems
 
 
@@ -418,7 +449,7 @@ class _Checker:
         required: Sequence[str] = (),
     ) -> dict[str, Any] | None:
         if not isinstance(data, dict):
-            self.issue(key, f"is {_kind(data)}", "a table")
+            self.issue(key, _is_kind(data), msg.KIND_TABLE)
             return None
         # An inline table inside an array has no key of its own to find: use its first string.
         anchor = next((v for v in data.values() if isinstance(v, str) and v), None)
@@ -426,14 +457,21 @@ class _Checker:
             if name not in known:
                 close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
                 if close:
-                    self.issue((*key, name), f"unknown key, did you mean {close[0]!r}?", value=name)
+                    self.issue(
+                        (*key, name),
+                        msg.UNKNOWN_KEY_SUGGESTION.fill(suggestion=close[0]),
+                        value=name,
+                    )
                 else:
                     self.issue(
-                        (*key, name), "unknown key", f"one of {', '.join(known)}", value=name
+                        (*key, name),
+                        msg.UNKNOWN_KEY,
+                        msg.EXPECT_ONE_OF.fill(choices=", ".join(known)),
+                        value=name,
                     )
         for name in required:
             if name not in data:
-                self.issue(key, f"missing key {name!r}", value=anchor)
+                self.issue(key, msg.MISSING_KEY.fill(key=name), value=anchor)
         return data
 
     def text(
@@ -442,51 +480,55 @@ class _Checker:
         key: Key,
         *,
         pattern: re.Pattern[str] | None = None,
-        what: str = "a non-empty string",
+        what: str = msg.EXPECT_NON_EMPTY,
     ) -> str | None:
         if not isinstance(data, str) or not data.strip():
-            self.issue(key, f"is {_kind(data)}", what)
+            self.issue(key, _is_kind(data), what)
             return None
         if "\x00" in data or "\n" in data:
-            self.issue(key, "contains a control character", what)
+            self.issue(key, msg.CONTROL_CHARACTER, what)
             return None
         if pattern is not None and not pattern.fullmatch(data):
-            self.issue(key, f"{data!r} has the wrong form", what, value=data)
+            self.issue(key, msg.WRONG_FORM.fill(value=data), what, value=data)
             return None
         return data
 
     def boolean(self, data: object, key: Key) -> bool | None:
         if not isinstance(data, bool):
-            self.issue(key, f"is {_kind(data)}", "true or false")
+            self.issue(key, _is_kind(data), msg.EXPECT_TRUE_FALSE)
             return None
         return data
 
     def integer(self, data: object, key: Key, low: int, high: int) -> int | None:
         if isinstance(data, bool) or not isinstance(data, int) or not low <= data <= high:
-            self.issue(key, f"is {_kind(data)}", f"a whole number from {low} to {high}")
+            self.issue(key, _is_kind(data), msg.EXPECT_WHOLE_NUMBER_RANGE.fill(low=low, high=high))
             return None
         return data
 
     def number(self, data: object, key: Key, low: float, high: float) -> float | None:
         if isinstance(data, bool) or not isinstance(data, int | float) or not (low <= data <= high):
-            self.issue(key, f"is {_kind(data)}", f"a number of seconds from {low:g} to {high:g}")
+            self.issue(
+                key,
+                _is_kind(data),
+                msg.EXPECT_SECONDS_RANGE.fill(low=f"{low:g}", high=f"{high:g}"),
+            )
             return None
         return float(data)
 
     def array(self, data: object, key: Key) -> list[Any]:
         if not isinstance(data, list):
-            self.issue(key, f"is {_kind(data)}", "an array")
+            self.issue(key, _is_kind(data), msg.KIND_ARRAY)
             return []
         return data
 
     def file(self, data: object, key: Key, suffixes: Sequence[str]) -> Path | None:
         """A readable file, relative to the blueprint's folder."""
-        expected = f"a path to a {' or '.join(suffixes)} file, relative to the blueprint"
+        expected = msg.EXPECT_FILE_OF_TYPE.fill(suffix=", ".join(suffixes))
         raw = self.text(data, key, what=expected)
         if raw is None:
             return None
         if not raw.lower().endswith(tuple(suffixes)):
-            self.issue(key, f"{raw!r} has the wrong file type", expected, value=raw)
+            self.issue(key, msg.WRONG_FILE_TYPE.fill(file=raw), expected, value=raw)
             return None
         path = Path(raw)
         if not path.is_absolute():
@@ -494,15 +536,17 @@ class _Checker:
         try:
             exists = path.is_file()
         except OSError as exc:
-            self.issue(key, f"cannot open {raw!r}: {exc.strerror}", expected, value=raw)
+            problem = msg.CANNOT_OPEN.fill(file=raw, reason=exc.strerror)
+            self.issue(key, problem, expected, value=raw)
             return None
         if not exists:
-            self.issue(key, f"file {raw!r} does not exist (looked at {path})", expected, value=raw)
+            problem = msg.FILE_MISSING.fill(file=raw, path=path)
+            self.issue(key, problem, expected, value=raw)
             return None
         return path
 
     def secret(self, name: object, key: Key, secrets: SecretStore | None) -> str | None:
-        expected = "the name of a secret stored on this station"
+        expected = msg.EXPECT_SECRET_NAME
         value = self.text(name, key, what=expected)
         if value is None:
             return None
@@ -520,31 +564,36 @@ class _Checker:
             if not stored:
                 self.issue(
                     key,
-                    f"secret {value!r} is not stored on this station",
+                    msg.SECRET_NOT_STORED.fill(name=value),
                     value=value,
-                    hint=f"store it with: station secrets set {value}",
+                    hint=msg.STORE_SECRET_HINT.fill(name=value),
                 )
         return value
 
 
 def _kind(value: object) -> str:
-    names: dict[type, str] = {
-        str: "a string",
-        bool: "a boolean",
-        int: "a whole number",
-        float: "a number",
-        list: "an array",
-        dict: "a table",
+    """What a value is, in words; with the value itself when it is short."""
+    names: dict[type, tuple[msg.Template, msg.Template | None]] = {
+        str: (msg.KIND_STRING, msg.KIND_STRING_VALUE),
+        bool: (msg.KIND_BOOLEAN, msg.KIND_BOOLEAN_VALUE),
+        int: (msg.KIND_WHOLE_NUMBER, msg.KIND_WHOLE_NUMBER_VALUE),
+        float: (msg.KIND_NUMBER, msg.KIND_NUMBER_VALUE),
+        list: (msg.KIND_ARRAY, None),
+        dict: (msg.KIND_TABLE, None),
     }
     if isinstance(value, str) and not value.strip():
-        return "empty"
-    for kind, name in names.items():
+        return msg.KIND_EMPTY
+    for kind, (name, with_value) in names.items():
         if type(value) is kind:
-            shown = (
-                f" {value!r}" if kind in (str, int, float, bool) and len(repr(value)) < 40 else ""
-            )
-            return name + shown
-    return f"a {type(value).__name__}"
+            if with_value is not None and len(repr(value)) < 40:
+                return with_value.fill(value=repr(value))
+            return name
+    return msg.KIND_OTHER.fill(type=type(value).__name__)
+
+
+def _is_kind(value: object) -> str:
+    """The problem "is a string 'x'" for a value of the wrong kind."""
+    return msg.IS_KIND.fill(kind=_kind(value))
 
 
 def _sha256_file(path: Path) -> str:
@@ -561,7 +610,32 @@ ASSET_TAG_KEYS = ("prefix", "digits", "start")
 IOS_KEYS = ("erase", "supervise", "skip_setup", "profiles", "apps", "rename")
 SUPERVISE_KEYS = ("organization", "identity")
 PROFILE_KEYS = ("path", "secrets")
-ANDROID_KEYS = ("apps", "device_owner", "settings", "files", "rename", "finish")
+ANDROID_KEYS = ("apps", "device_owner", "settings", "files", "rename", "finish", "provisioning")
+PROVISIONING_KEYS = (
+    "download_url",
+    "wifi_ssid",
+    "wifi_security",
+    "wifi_password_secret",
+    "wifi_hidden",
+    "skip_encryption",
+    "leave_all_system_apps_enabled",
+    "use_mobile_data",
+    "locale",
+    "time_zone",
+    "signature_checksum",
+    "admin_extras",
+)
+# AOSP's EXTRA_PROVISIONING_WIFI_SECURITY_TYPE also knows EAP, which needs an EAP method,
+# identity and certificates the QR cannot carry from here yet.
+PROVISIONING_WIFI_SECURITY = ("NONE", "WPA", "WEP")
+_PROVISIONING_FLAGS = (
+    "wifi_hidden",
+    "skip_encryption",
+    "leave_all_system_apps_enabled",
+    "use_mobile_data",
+    "signature_checksum",
+)
+_LOCALE_RE = re.compile(r"[a-z]{2,3}(?:_[A-Z]{2})?")
 FILE_KEYS = ("src", "dest")
 FINISH_KEYS = ("disable_usb_debugging", "reboot")
 TIMEOUT_KEYS = ("step", "install", "erase", "reconnect")
@@ -578,12 +652,13 @@ def load_blueprint(path: Path, *, secrets: SecretStore | None = None) -> Bluepri
         raw = path.read_bytes()
     except (OSError, ValueError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
-        raise InvalidBlueprint(path, [Issue(str(path), 0, "", f"cannot read: {reason}")]) from exc
+        issue = Issue(str(path), 0, "", msg.CANNOT_READ.fill(reason=reason))
+        raise InvalidBlueprint(path, [issue]) from exc
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        issue = Issue(str(path), line, "", "not UTF-8 text", "a TOML file saved as UTF-8")
+        issue = Issue(str(path), line, "", msg.NOT_UTF8, msg.EXPECT_UTF8)
         raise InvalidBlueprint(path, [issue]) from exc
     try:
         data = tomllib.loads(text)
@@ -592,11 +667,11 @@ def load_blueprint(path: Path, *, secrets: SecretStore | None = None) -> Bluepri
         m = _POSITION_RE.search(message)
         line = int(m.group(1)) if m else 0
         if m:
-            message = f"{message[: m.start()]} (column {m.group(2)})"
-        issue = Issue(str(path), line, "", f"not valid TOML: {message}")
+            message = msg.TOML_COLUMN.fill(reason=message[: m.start()], column=m.group(2))
+        issue = Issue(str(path), line, "", msg.NOT_TOML.fill(reason=message))
         raise InvalidBlueprint(path, [issue]) from exc
     except RecursionError as exc:
-        issue = Issue(str(path), 0, "", "not valid TOML: nested too deeply")
+        issue = Issue(str(path), 0, "", msg.TOML_TOO_DEEP)
         raise InvalidBlueprint(path, [issue]) from exc
     check = _Checker(path, text)
     blueprint = _build(check, data, raw, secrets)
@@ -613,16 +688,15 @@ def _build(
     school = _school(check, data["school"]) if "school" in data else None
     scheme = _asset_tag(check, data["asset_tag"]) if "asset_tag" in data else None
     device_name = data.get("device_name", DEFAULT_DEVICE_NAME)
-    if check.text(device_name, ("device_name",), what="a name template") is not None:
+    if check.text(device_name, ("device_name",), what=msg.EXPECT_NAME_TEMPLATE) is not None:
+        names = ", ".join(f"{{{name}}}" for name in PLACEHOLDERS)
         for problem in template_problems(device_name):
-            check.issue(
-                ("device_name",), problem, f"placeholders from {{{'}, {'.join(PLACEHOLDERS)}}}"
-            )
+            check.issue(("device_name",), problem, msg.EXPECT_PLACEHOLDERS.fill(placeholders=names))
     hashes: list[tuple[str, str]] = []
     ios = _ios(check, data["ios"], secrets, hashes) if "ios" in data else None
-    android = _android(check, data["android"], hashes) if "android" in data else None
+    android = _android(check, data["android"], hashes, secrets) if "android" in data else None
     if "ios" not in data and "android" not in data:
-        check.issue((), "the blueprint has neither an [ios] nor an [android] section")
+        check.issue((), msg.NO_PLATFORM)
     timeouts = Timeouts()
     if "timeouts" in data:
         timeouts = (
@@ -659,7 +733,7 @@ def _school(check: _Checker, data: object) -> School | None:
             table.get("id"),
             ("school", "id"),
             pattern=_SCHOOL_ID_RE,
-            what="1-32 letters, digits, '-' or '_' (the school number, e.g. SEG042)",
+            what=msg.EXPECT_SCHOOL_ID,
         )
         if "id" in table
         else None
@@ -682,14 +756,14 @@ def _asset_tag(check: _Checker, data: object) -> AssetTagScheme | None:
     if "prefix" in table and (
         not isinstance(prefix, str) or not re.fullmatch(r"[A-Za-z0-9._/-]{0,24}", prefix)
     ):
-        check.issue((*key, "prefix"), f"is {_kind(prefix)}", "up to 24 letters, digits or . _ / -")
+        check.issue((*key, "prefix"), _is_kind(prefix), msg.EXPECT_TAG_PREFIX)
         prefix = None
     digits = check.integer(table["digits"], (*key, "digits"), 1, 12) if "digits" in table else None
     start: int | None = 1
     if "start" in table:
         start = check.integer(table["start"], (*key, "start"), 0, 10**12 - 1)
         if start is not None and digits is not None and start >= 10**digits:
-            check.issue((*key, "start"), f"{start} has more than {digits} digits")
+            check.issue((*key, "start"), msg.TOO_MANY_DIGITS.fill(number=start, digits=digits))
             start = None
     if not isinstance(prefix, str) or digits is None or start is None:
         return None
@@ -705,7 +779,8 @@ def _ios(
         return None
     erase = table.get("erase", "when-not-fresh")
     if erase not in ERASE_POLICIES:
-        check.issue((*key, "erase"), f"is {_kind(erase)}", " or ".join(map(repr, ERASE_POLICIES)))
+        choices = ", ".join(map(repr, ERASE_POLICIES))
+        check.issue((*key, "erase"), _is_kind(erase), msg.EXPECT_ONE_OF.fill(choices=choices))
     supervise = None
     if "supervise" in table and table["supervise"] is not False:
         supervise = _supervise(check, table["supervise"], secrets)
@@ -719,7 +794,7 @@ def _ios(
         if ref.info.identifier in seen_ids:
             check.issue(
                 (*key, "profiles", i),
-                f"profile {ref.info.identifier} is listed twice",
+                msg.PROFILE_LISTED_TWICE.fill(identifier=ref.info.identifier),
                 value=ref.path.name,
             )
         seen_ids[ref.info.identifier] = i
@@ -729,7 +804,7 @@ def _ios(
     bundle_ids = [app.info.bundle_id for app in apps]
     for i, bundle in enumerate(bundle_ids):
         if bundle in bundle_ids[:i]:
-            check.issue((*key, "apps", i), f"app {bundle} is listed twice")
+            check.issue((*key, "apps", i), msg.APP_LISTED_TWICE.fill(app=bundle))
     rename = check.boolean(table.get("rename", True), (*key, "rename"))
     if erase not in ERASE_POLICIES or skip is None or rename is None:
         return None
@@ -763,7 +838,7 @@ def _supervise(check: _Checker, data: object, secrets: SecretStore | None) -> Su
             if secrets.has(identity):
                 secrets.get_identity(identity)
         except SecretError as exc:
-            check.issue((*key, "identity"), exc.message, "a PEM certificate and key", hint=exc.hint)
+            check.issue((*key, "identity"), exc.message, msg.EXPECT_IDENTITY, hint=exc.hint)
     if org is None or identity is None:
         return None
     return SupervisePlan(org, identity)
@@ -771,30 +846,31 @@ def _supervise(check: _Checker, data: object, secrets: SecretStore | None) -> Su
 
 def _skip_setup(check: _Checker, data: object) -> tuple[str, ...] | None:
     key: Key = ("ios", "skip_setup")
-    expected = '"all", "none" or an array of Setup Assistant skip keys'
+    expected = msg.EXPECT_SKIP_SETUP
     if data == "all":
         return tuple(IOS_SKIP_KEYS)
     if data == "none":
         return ()
     if not isinstance(data, list):
-        check.issue(key, f"is {_kind(data)}", expected)
+        check.issue(key, _is_kind(data), expected)
         return None
     keys: list[str] = []
     ok = True
     for i, item in enumerate(data):
         if not isinstance(item, str):
-            check.issue((*key, i), f"is {_kind(item)}", "a skip key string")
+            check.issue((*key, i), _is_kind(item), msg.EXPECT_SKIP_KEY_STRING)
             ok = False
         elif item in OTHER_OS_SKIP_KEYS:
-            check.issue((*key, i), f"{item!r} is not an iOS skip key", value=item)
+            check.issue((*key, i), msg.NOT_IOS_SKIP_KEY.fill(key=item), value=item)
             ok = False
         elif item not in IOS_SKIP_KEYS:
             close = difflib.get_close_matches(item, list(IOS_SKIP_KEYS), n=1)
-            extra = f", did you mean {close[0]!r}?" if close else ""
             check.issue(
                 (*key, i),
-                f"unknown skip key {item!r}{extra}",
-                "one of Apple's SkipKeys (see station.blueprint.IOS_SKIP_KEYS)",
+                msg.UNKNOWN_SKIP_KEY_SUGGESTION.fill(key=item, suggestion=close[0])
+                if close
+                else msg.UNKNOWN_SKIP_KEY.fill(key=item),
+                msg.EXPECT_SKIP_KEY,
                 value=item,
             )
             ok = False
@@ -814,7 +890,7 @@ def _profile(
         raw_path: object = table["path"]
         raw_secrets = table.get("secrets", {})
         if not isinstance(raw_secrets, dict):
-            check.issue((*key, "secrets"), f"is {_kind(raw_secrets)}", "a table of key = secret")
+            check.issue((*key, "secrets"), _is_kind(raw_secrets), msg.EXPECT_SECRETS_TABLE)
         else:
             for payload_key, secret in raw_secrets.items():
                 name = check.secret(secret, (*key, "secrets", payload_key), secrets)
@@ -830,26 +906,25 @@ def _profile(
         data = path.read_bytes()
         info = read_mobileconfig(data, source=str(path))
     except OSError as exc:
-        check.issue(path_key, f"cannot read {path.name}: {exc.strerror}", value=raw_path)
+        problem = msg.CANNOT_READ_FILE.fill(file=path.name, reason=exc.strerror)
+        check.issue(path_key, problem, value=raw_path)
         return None
     except ArtifactError as exc:
-        check.issue(
-            path_key, exc.problem, "a valid configuration profile", value=raw_path, hint=exc.hint
-        )
+        check.issue(path_key, exc.problem, msg.EXPECT_VALID_PROFILE, value=raw_path, hint=exc.hint)
         return None
     if mapping and info.signed:
         check.issue(
             (*key, "secrets"),
-            "a signed profile cannot have secrets filled in (that would break its signature)",
-            "an unsigned profile",
+            msg.SIGNED_PROFILE_SECRETS,
+            msg.EXPECT_UNSIGNED_PROFILE,
             value=raw_path,
         )
     for payload_key in mapping:
         if not any(payload_key in p.raw for p in info.payloads):
             check.issue(
                 (*key, "secrets", payload_key),
-                f"no payload in {path.name} has a {payload_key!r} key to fill in",
-                "a key present (as a placeholder) in one of the profile's payloads",
+                msg.NO_PAYLOAD_KEY.fill(file=path.name, key=payload_key),
+                msg.EXPECT_PAYLOAD_KEY,
                 value=payload_key,
             )
     return ProfileRef(path, info, hashlib.sha256(data).hexdigest(), mapping)
@@ -871,17 +946,24 @@ def _apps(
         try:
             info = reader(path)
         except ArtifactError as exc:
-            check.issue((*key, i), exc.problem, f"a valid {suffix} file", value=item, hint=exc.hint)
+            expected = msg.EXPECT_VALID_FILE.fill(suffix=suffix)
+            check.issue((*key, i), exc.problem, expected, value=item, hint=exc.hint)
             continue
         except OSError as exc:
-            check.issue((*key, i), f"cannot read {path.name}: {exc.strerror}", value=item)
+            problem = msg.CANNOT_READ_FILE.fill(file=path.name, reason=exc.strerror)
+            check.issue((*key, i), problem, value=item)
             continue
         apps.append(AppRef(path, info))
         hashes.append((f"app:{path.name}", info.sha256))
     return apps
 
 
-def _android(check: _Checker, data: object, hashes: list[tuple[str, str]]) -> AndroidPlan | None:
+def _android(
+    check: _Checker,
+    data: object,
+    hashes: list[tuple[str, str]],
+    secrets: SecretStore | None = None,
+) -> AndroidPlan | None:
     key: Key = ("android",)
     table = check.table(data, key, ANDROID_KEYS)
     if table is None:
@@ -893,7 +975,7 @@ def _android(check: _Checker, data: object, hashes: list[tuple[str, str]]) -> An
     packages = [app.info.package for app in apps]
     for i, package in enumerate(packages):
         if package in packages[:i]:
-            check.issue((*key, "apps", i), f"app {package} is listed twice")
+            check.issue((*key, "apps", i), msg.APP_LISTED_TWICE.fill(app=package))
     owner = None
     if "device_owner" in table:
         owner = _component(check, table["device_owner"], packages, apps_ok)
@@ -901,6 +983,17 @@ def _android(check: _Checker, data: object, hashes: list[tuple[str, str]]) -> An
     files = _files(check, table.get("files", []), hashes)
     rename = check.boolean(table.get("rename", True), (*key, "rename"))
     finish = _plain(check, table.get("finish", {}), (*key, "finish"), AndroidFinish, FINISH_KEYS)
+    provisioning = None
+    if "provisioning" in table:
+        if "device_owner" not in table:
+            check.issue(
+                (*key, "provisioning"),
+                "the enrollment QR needs a device owner",
+                'device_owner = "package/.Receiver" in the [android] table',
+            )
+        provisioning = _provisioning(check, table["provisioning"], secrets)
+        if provisioning is None:
+            return None
     if settings is None or rename is None or finish is None:
         return None
     return AndroidPlan(
@@ -910,26 +1003,197 @@ def _android(check: _Checker, data: object, hashes: list[tuple[str, str]]) -> An
         files=tuple(files),
         rename=rename,
         finish=finish,
+        provisioning=provisioning,
     )
+
+
+def _provisioning(
+    check: _Checker, data: object, secrets: SecretStore | None
+) -> AndroidProvisioning | None:
+    """``[android.provisioning]``, checked against what AOSP's provisioning extras accept."""
+    key: Key = ("android", "provisioning")
+    # wifi_password is known here only to say why it is refused.
+    table = check.table(data, key, (*PROVISIONING_KEYS, "wifi_password"), ("download_url",))
+    if table is None:
+        return None
+    before = len(check.issues)
+    url = None
+    if "download_url" in table:
+        url = check.text(
+            table["download_url"],
+            (*key, "download_url"),
+            what="the https address tablets download the device-owner APK from",
+        )
+        if url is not None and not _is_https_url(url):
+            check.issue(
+                (*key, "download_url"),
+                f"{url!r} is not an https address",
+                'an https URL such as "https://mdm.example.org/agent.apk"',
+                value=url,
+                hint="tablets refuse to download the device-owner app over plain http",
+            )
+    if "wifi_password" in table:
+        # Never echo the value: it is a password that should not be in the file at all.
+        check.issue(
+            (*key, "wifi_password"),
+            "a Wi-Fi password must not be written into the blueprint",
+            "wifi_password_secret = the name of a secret stored on this station",
+            hint="store the password with: station secrets set NAME",
+        )
+    text: dict[str, str | None] = {}
+    for name in ("wifi_ssid", "locale", "time_zone"):
+        text[name] = check.text(table[name], (*key, name)) if name in table else None
+    ssid = text["wifi_ssid"]
+    if ssid is not None and len(ssid.encode("utf-8")) > 32:
+        check.issue((*key, "wifi_ssid"), "is longer than 32 bytes", "a Wi-Fi network name")
+    locale = text["locale"]
+    if locale is not None and not _LOCALE_RE.fullmatch(locale):
+        check.issue(
+            (*key, "locale"),
+            f"{locale!r} is not a locale",
+            'language_COUNTRY as Android writes it, e.g. "de_DE"',
+            value=locale,
+        )
+    zone = text["time_zone"]
+    if zone is not None and zone not in _time_zones():
+        check.issue(
+            (*key, "time_zone"),
+            f"{zone!r} is not a time zone",
+            'an IANA time zone name, e.g. "Europe/Berlin"',
+            value=zone,
+        )
+    security = None
+    if "wifi_security" in table:
+        raw = table["wifi_security"]
+        if isinstance(raw, str) and raw.upper() in PROVISIONING_WIFI_SECURITY:
+            security = raw.upper()
+        elif isinstance(raw, str) and raw.upper() == "EAP":
+            check.issue(
+                (*key, "wifi_security"),
+                "EAP networks are not supported in the enrollment QR yet",
+                "one of " + ", ".join(PROVISIONING_WIFI_SECURITY),
+                value=raw,
+            )
+        else:
+            check.issue(
+                (*key, "wifi_security"),
+                f"is {_kind(raw)}, not a Wi-Fi security type Android knows",
+                "one of " + ", ".join(PROVISIONING_WIFI_SECURITY),
+                value=raw,
+            )
+    password_secret = None
+    if "wifi_password_secret" in table:
+        raw = table["wifi_password_secret"]
+        if isinstance(raw, str) and raw.strip() and "\n" not in raw:
+            try:
+                check_name(raw)
+            except SecretError:
+                # Likely the password itself: say so without writing it into any log.
+                check.issue(
+                    (*key, "wifi_password_secret"),
+                    "is not a secret name (is it the password itself?)",
+                    'the name of a secret stored on this station, e.g. "wlan-schule"',
+                    hint="use 1-64 letters, digits, '.', '_' or '-'; store the password with: "
+                    "station secrets set NAME",
+                )
+            else:
+                password_secret = check.secret(raw, (*key, "wifi_password_secret"), secrets)
+        else:
+            check.issue(
+                (*key, "wifi_password_secret"),
+                f"is {_kind(raw)}",
+                "the name of a secret stored on this station",
+            )
+    if ssid is None and ("wifi_security" in table or "wifi_password_secret" in table):
+        check.issue(key, "Wi-Fi security or password given without wifi_ssid", "wifi_ssid")
+    if ssid is not None and security == "NONE" and password_secret is not None:
+        check.issue(
+            (*key, "wifi_password_secret"),
+            'a password is given for an open network (wifi_security = "NONE")',
+            "no password, or wifi_security WPA or WEP",
+        )
+    if ssid is not None and security in ("WPA", "WEP") and "wifi_password_secret" not in table:
+        check.issue(
+            (*key, "wifi_security"),
+            f"a {security} network needs a password",
+            "wifi_password_secret = the name of the secret holding it",
+        )
+    flags: dict[str, bool] = {}
+    for name in _PROVISIONING_FLAGS:
+        if name in table:
+            flag = check.boolean(table[name], (*key, name))
+            flags[name] = bool(flag)
+    extras = _admin_extras(check, table.get("admin_extras", {}), (*key, "admin_extras"))
+    if len(check.issues) != before or url is None or extras is None:
+        return None
+    return AndroidProvisioning(
+        download_url=url,
+        wifi_ssid=ssid,
+        wifi_security=security,
+        wifi_password_secret=password_secret,
+        locale=locale,
+        time_zone=zone,
+        admin_extras=extras,
+        **flags,
+    )
+
+
+def _is_https_url(url: str) -> bool:
+    parsed = urllib.parse.urlsplit(url)
+    try:
+        port = parsed.port  # raises for a port that is not a number
+    except ValueError:
+        return False
+    return (
+        parsed.scheme == "https"
+        and bool(parsed.hostname)
+        and port != 0
+        and not any(c.isspace() for c in url)
+    )
+
+
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _admin_extras(check: _Checker, data: object, key: Key) -> dict[str, Any] | None:
+    """A table for the device-owner app's PersistableBundle: text, numbers, true/false, tables."""
+    expected = "a table of text, numbers, true/false or nested tables"
+    if not isinstance(data, dict):
+        check.issue(key, f"is {_kind(data)}", expected)
+        return None
+    out: dict[str, Any] = {}
+    ok = True
+    for name, value in data.items():
+        if isinstance(value, dict):
+            nested = _admin_extras(check, value, (*key, name))
+            ok = ok and nested is not None
+            out[name] = nested
+        elif isinstance(value, str | int | float | bool):
+            out[name] = value
+        else:
+            check.issue((*key, name), f"is {_kind(value)}", "text, a number, true/false or a table")
+            ok = False
+    return out if ok else None
 
 
 def _component(check: _Checker, data: object, packages: Sequence[str], apps_ok: bool) -> str | None:
     key: Key = ("android", "device_owner")
-    expected = 'a component "package/.Receiver" or "package/full.class.Name"'
+    expected = msg.EXPECT_COMPONENT
     value = check.text(data, key, what=expected)
     if value is None:
         return None
     m = _COMPONENT_RE.fullmatch(value)
     if m is None or not _PACKAGE_RE.fullmatch(m.group("pkg")):
-        check.issue(key, f"{value!r} is not a component name", expected, value=value)
+        check.issue(key, msg.NOT_COMPONENT.fill(value=value), expected, value=value)
         return None
     package = m.group("pkg")
     if apps_ok and package not in packages:
-        found = ", ".join(packages) if packages else "none"
+        found = ", ".join(packages) if packages else msg.NONE
         check.issue(
             key,
-            f"package {package} is not among android.apps (their packages: {found})",
-            "the device-owner app to be installed by this blueprint",
+            msg.OWNER_NOT_AMONG_APPS.fill(package=package, packages=found),
+            msg.EXPECT_OWNER_APP,
             value=value,
         )
         return None
@@ -939,7 +1203,7 @@ def _component(check: _Checker, data: object, packages: Sequence[str], apps_ok: 
 def _settings(check: _Checker, data: object) -> dict[str, str] | None:
     key: Key = ("android", "settings")
     if not isinstance(data, dict):
-        check.issue(key, f"is {_kind(data)}", 'a table of "namespace.key" = value')
+        check.issue(key, _is_kind(data), msg.EXPECT_SETTINGS_TABLE)
         return None
     flat: list[tuple[Key, str, object]] = []
     for name, value in data.items():
@@ -951,19 +1215,17 @@ def _settings(check: _Checker, data: object) -> dict[str, str] | None:
             flat.append(((*key, name), name, value))
     out: dict[str, str] = {}
     ok = True
-    expected_key = f"namespace.key with namespace {', '.join(SETTINGS_NAMESPACES)}"
+    expected_key = msg.EXPECT_SETTING_NAME.fill(choices=", ".join(SETTINGS_NAMESPACES))
     for item_key, name, value in flat:
         namespace, _, setting = name.partition(".")
         if namespace not in SETTINGS_NAMESPACES or not _SETTING_KEY_RE.fullmatch(setting):
             close = difflib.get_close_matches(namespace, SETTINGS_NAMESPACES, n=1)
-            extra = (
-                f", did you mean {close[0]!r}?"
+            problem = (
+                msg.NOT_SETTING_NAME_SUGGESTION.fill(name=name, suggestion=close[0])
                 if close and namespace not in SETTINGS_NAMESPACES
-                else ""
+                else msg.NOT_SETTING_NAME.fill(name=name)
             )
-            check.issue(
-                item_key, f"{name!r} is not a setting name{extra}", expected_key, value=name
-            )
+            check.issue(item_key, problem, expected_key, value=name)
             ok = False
             continue
         if isinstance(value, bool):
@@ -971,7 +1233,7 @@ def _settings(check: _Checker, data: object) -> dict[str, str] | None:
         elif isinstance(value, int | str) and "\x00" not in str(value) and "\n" not in str(value):
             out[name] = str(value)
         else:
-            check.issue(item_key, f"is {_kind(value)}", "a string, whole number or boolean")
+            check.issue(item_key, _is_kind(value), msg.EXPECT_SETTING_VALUE)
             ok = False
     return out if ok else None
 
@@ -988,14 +1250,15 @@ def _files(check: _Checker, data: object, hashes: list[tuple[str, str]]) -> list
             table["dest"],
             (*key, i, "dest"),
             pattern=re.compile(r"/(?!.*(?:^|/)\.\.(?:/|$))[^\x00-\x1f]*[^/\x00-\x1f]"),
-            what='an absolute path on the tablet, e.g. "/sdcard/Download/info.pdf"',
+            what=msg.EXPECT_TABLET_PATH,
         )
         if src is None or dest is None:
             continue
         try:
             ref = FileRef(src, dest, _sha256_file(src), src.stat().st_size)
         except OSError as exc:
-            check.issue((*key, i, "src"), f"cannot read {src.name}: {exc.strerror}")
+            problem = msg.CANNOT_READ_FILE.fill(file=src.name, reason=exc.strerror)
+            check.issue((*key, i, "src"), problem)
             continue
         out.append(ref)
         hashes.append((f"file:{dest}", ref.sha256))
@@ -1003,7 +1266,7 @@ def _files(check: _Checker, data: object, hashes: list[tuple[str, str]]) -> list
 
 
 def _any_file(check: _Checker, data: object, key: Key) -> Path | None:
-    expected = "a path to a file, relative to the blueprint"
+    expected = msg.EXPECT_FILE
     raw = check.text(data, key, what=expected)
     if raw is None:
         return None
@@ -1012,9 +1275,10 @@ def _any_file(check: _Checker, data: object, key: Key) -> Path | None:
         if path.is_file():
             return path
     except OSError as exc:
-        check.issue(key, f"cannot open {raw!r}: {exc.strerror}", expected, value=raw)
+        problem = msg.CANNOT_OPEN.fill(file=raw, reason=exc.strerror)
+        check.issue(key, problem, expected, value=raw)
         return None
-    check.issue(key, f"file {raw!r} does not exist (looked at {path})", expected, value=raw)
+    check.issue(key, msg.FILE_MISSING.fill(file=raw, path=path), expected, value=raw)
     return None
 
 

@@ -22,7 +22,9 @@
     │   └── HubError               the county hub service: its database or an admin request
     └── PrinterError               a label printer that is off, unreachable or refuses the job
 
-Every error carries a ``hint``: what a person should do next, in plain words.
+Every error carries a ``hint``: what a person should do next, in plain words. Messages and
+hints meant for a person are built from the templates in :mod:`station.messages` (English,
+which the window recognises and translates), never from ad-hoc prose.
 """
 
 from __future__ import annotations

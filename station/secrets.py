@@ -24,6 +24,7 @@ from keyring.backend import KeyringBackend
 from keyring.backends import chainer, fail
 from keyring.backends import null as null_backend
 
+from station import messages as msg
 from station import paths
 from station.errors import SecretError
 
@@ -50,10 +51,7 @@ def default_data_dir() -> Path:
 def check_name(name: str) -> str:
     """Return ``name`` if it is a usable secret name, else raise SecretError."""
     if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
-        raise SecretError(
-            f"invalid secret name {name!r}",
-            hint="use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
-        )
+        raise SecretError(msg.SECRET_BAD_NAME.fill(name=name), hint=msg.SECRET_NAME_HINT)
     return name
 
 
@@ -97,7 +95,9 @@ class _FileVault:
         except FileNotFoundError:
             return {}
         except OSError as exc:
-            raise SecretError(f"cannot read {self.path}: {exc.strerror}") from exc
+            raise SecretError(
+                msg.CANNOT_READ_FILE.fill(file=self.path, reason=exc.strerror)
+            ) from exc
         mode = os.stat(self.path).st_mode & 0o777
         if mode & 0o077:
             log.warning("secrets file %s had mode %o; restricting it to 600", self.path, mode)
@@ -106,14 +106,15 @@ class _FileVault:
             data = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise SecretError(
-                f"{self.path} is not a valid secrets file",
-                hint="restore it from a backup or delete it and store the secrets again",
+                msg.SECRETS_FILE_INVALID.fill(file=self.path), hint=msg.SECRETS_FILE_HINT
             ) from exc
         secrets = data.get("secrets") if isinstance(data, dict) else None
         if not isinstance(secrets, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in secrets.items()
         ):
-            raise SecretError(f"{self.path} is not a valid secrets file")
+            raise SecretError(
+                msg.SECRETS_FILE_INVALID.fill(file=self.path), hint=msg.SECRETS_FILE_HINT
+            )
         return dict(secrets)
 
     def write(self, secrets: dict[str, str]) -> None:
@@ -188,9 +189,9 @@ class SecretStore:
     def location(self) -> str:
         """Where secrets go, for people: the keyring backend's name or the file's path."""
         if self._keyring is not None:
-            return f"keyring {self._keyring.name} (service {SERVICE!r})"
+            return msg.SECRETS_IN_KEYRING.fill(backend=self._keyring.name, service=SERVICE)
         assert self._file is not None
-        return f"file {self._file.path}"
+        return msg.SECRETS_IN_FILE.fill(path=self._file.path)
 
     @property
     def uses_file(self) -> bool:
@@ -200,19 +201,19 @@ class SecretStore:
         return f"<SecretStore {self.location}>"
 
     @contextlib.contextmanager
-    def _keyring_errors(self, action: str, name: str) -> Iterator[None]:
+    def _keyring_errors(self, message: msg.Template, name: str = "") -> Iterator[None]:
         """Map the keyring's errors (locked collection, D-Bus gone) into SecretError."""
         try:
             yield
         except keyring.errors.KeyringError as exc:
+            values = {"name": name} if "name" in message.fields else {}
             raise SecretError(
-                f"the keyring could not {action} secret {name!r}: {type(exc).__name__}",
-                hint="unlock the keyring, or run the station with the file fallback",
+                message.fill(error=type(exc).__name__, **values), hint=msg.KEYRING_HINT
             ) from exc
 
     def _keyring_names(self) -> list[str]:
         assert self._keyring is not None
-        with self._keyring_errors("list", "names"):
+        with self._keyring_errors(msg.KEYRING_LIST_NAMES):
             raw = self._keyring.get_password(SERVICE, _INDEX_ENTRY)
         if not raw:
             return []
@@ -224,7 +225,7 @@ class SecretStore:
 
     def _keyring_set_names(self, names: list[str]) -> None:
         assert self._keyring is not None
-        with self._keyring_errors("store", "names"):
+        with self._keyring_errors(msg.KEYRING_STORE_NAMES):
             self._keyring.set_password(SERVICE, _INDEX_ENTRY, json.dumps(sorted(set(names))))
 
     def get(self, name: str) -> str:
@@ -232,15 +233,15 @@ class SecretStore:
         value = self.get_optional(name)
         if value is None:
             raise SecretError(
-                f"secret {name!r} is not stored on this station ({self.location})",
-                hint=f"store it with: station secrets set {name}",
+                msg.SECRET_NOT_STORED_AT.fill(name=name, location=self.location),
+                hint=msg.STORE_SECRET_HINT.fill(name=name),
             )
         return value
 
     def get_optional(self, name: str) -> str | None:
         check_name(name)
         if self._keyring is not None:
-            with self._keyring_errors("read", name):
+            with self._keyring_errors(msg.KEYRING_READ, name):
                 return self._keyring.get_password(SERVICE, name)
         assert self._file is not None
         return self._file.get(name)
@@ -255,9 +256,9 @@ class SecretStore:
         """Store ``value`` under ``name``, replacing any earlier value."""
         check_name(name)
         if not isinstance(value, str) or not value:
-            raise SecretError(f"secret {name!r} must be a non-empty text value")
+            raise SecretError(msg.SECRET_EMPTY.fill(name=name))
         if self._keyring is not None:
-            with self._keyring_errors("store", name):
+            with self._keyring_errors(msg.KEYRING_STORE, name):
                 self._keyring.set_password(SERVICE, name, value)
             self._keyring_set_names([*self._keyring_names(), name])
         else:
@@ -271,7 +272,7 @@ class SecretStore:
         if self._keyring is not None:
             existed = self.has(name)
             if existed:
-                with self._keyring_errors("delete", name):
+                with self._keyring_errors(msg.KEYRING_DELETE, name):
                     self._keyring.delete_password(SERVICE, name)
             self._keyring_set_names([n for n in self._keyring_names() if n != name])
         else:
@@ -316,26 +317,23 @@ class SupervisionIdentity:
             text,
             re.DOTALL,
         )
-        hint = "store a PEM file with the certificate and its unencrypted private key"
+        hint = msg.IDENTITY_HINT
         if len(cert_blocks) != 1 or len(key_blocks) != 1:
             raise SecretError(
-                f"secret {source!r} is not a supervision identity: expected one PEM certificate "
-                f"and one PEM private key, found {len(cert_blocks)} and {len(key_blocks)}",
+                msg.IDENTITY_BLOCKS.fill(
+                    name=source, certificates=len(cert_blocks), keys=len(key_blocks)
+                ),
                 hint=hint,
             )
         try:
             cert = x509.load_pem_x509_certificate(cert_blocks[0].encode())
             key = serialization.load_pem_private_key(key_blocks[0].encode(), password=None)
         except (ValueError, TypeError) as exc:
-            raise SecretError(
-                f"secret {source!r} holds a PEM block that does not parse", hint=hint
-            ) from exc
+            raise SecretError(msg.IDENTITY_UNPARSABLE.fill(name=source), hint=hint) from exc
         spki = serialization.PublicFormat.SubjectPublicKeyInfo
         der = serialization.Encoding.DER
         if cert.public_key().public_bytes(der, spki) != key.public_key().public_bytes(der, spki):
-            raise SecretError(
-                f"secret {source!r}: the private key does not belong to the certificate", hint=hint
-            )
+            raise SecretError(msg.IDENTITY_KEY_MISMATCH.fill(name=source), hint=hint)
         return cls(
             cert_pem=cert_blocks[0] + "\n",
             key_pem=key_blocks[0] + "\n",

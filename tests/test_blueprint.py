@@ -209,13 +209,14 @@ def test_bad_component_and_foreign_package(root: Path) -> None:
 def test_undefined_secret_names_it_and_how_to_store_it(root: Path, tmp_path: Path) -> None:
     empty = SecretStore(data_dir=tmp_path / "empty", force_file=True)
     problems = _problems(root, (root / "demo.toml").read_text(encoding="utf-8"), empty)
-    assert len(problems) == 2
+    assert len(problems) == 3
     assert problems[0].startswith(
         ":15 ios.supervise.identity: secret 'supervision-2026' is not stored on this station"
     )
     assert "(store it with: station secrets set supervision-2026)" in problems[0]
     assert "ios.profiles[0].secrets.Password: secret 'wlan-schule'" in problems[1]
     assert "station secrets set wlan-schule" in problems[1]
+    assert "android.provisioning.wifi_password_secret: secret 'wlan-schule'" in problems[2]
 
 
 def test_identity_secret_must_hold_a_certificate_and_key(root: Path, tmp_path: Path) -> None:

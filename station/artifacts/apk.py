@@ -13,6 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
 
+from station import messages as msg
 from station.errors import ArtifactError
 
 ANDROID_NS = "http://schemas.android.com/apk/res/android"
@@ -218,15 +219,16 @@ def _signing_cert(zf: zipfile.ZipFile, path: Path) -> str | None:
         name = info.filename.upper()
         if name.startswith("META-INF/") and name.endswith((".RSA", ".EC", ".DSA")):
             if info.file_size > MAX_SIGNATURE_BYTES:
-                raise ArtifactError(str(path), f"{info.filename} is implausibly large")
+                raise ArtifactError(str(path), msg.APK_ENTRY_TOO_LARGE.fill(entry=info.filename))
             with zf.open(info) as f:
                 data = f.read(MAX_SIGNATURE_BYTES + 1)
             try:
                 certs = pkcs7.load_der_pkcs7_certificates(data)
             except ValueError as exc:
-                raise ArtifactError(str(path), f"{info.filename} is not a PKCS#7 block") from exc
+                problem = msg.APK_NOT_PKCS7.fill(entry=info.filename)
+                raise ArtifactError(str(path), problem) from exc
             if not certs:
-                raise ArtifactError(str(path), f"{info.filename} holds no certificate")
+                raise ArtifactError(str(path), msg.APK_NO_CERTIFICATE.fill(entry=info.filename))
             return _cert_digest(certs[0])
     return None
 
@@ -317,29 +319,30 @@ def read_apk(path: Path) -> ApkInfo:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
             if len(infos) > _MAX_ZIP_ENTRIES:
-                raise ArtifactError(where, "too many zip entries")
+                raise ArtifactError(where, msg.APK_TOO_MANY_ENTRIES)
             try:
                 info = zf.getinfo("AndroidManifest.xml")
             except KeyError:
-                raise ArtifactError(where, "no AndroidManifest.xml: not an APK") from None
+                raise ArtifactError(where, msg.APK_NO_MANIFEST) from None
+            too_large = msg.APK_ENTRY_TOO_LARGE.fill(entry="AndroidManifest.xml")
             if info.file_size > MAX_MANIFEST_BYTES:
-                raise ArtifactError(where, "AndroidManifest.xml is implausibly large")
+                raise ArtifactError(where, too_large)
             with zf.open(info) as f:
                 manifest = f.read(MAX_MANIFEST_BYTES + 1)
             if len(manifest) > MAX_MANIFEST_BYTES:
-                raise ArtifactError(where, "AndroidManifest.xml is implausibly large")
+                raise ArtifactError(where, too_large)
             v1_cert = _signing_cert(zf, path)
         try:
             cert = _block_signing_cert(path, size) or v1_cert
         except _AxmlError as exc:
-            raise ArtifactError(where, f"signature block: {exc}") from exc
+            raise ArtifactError(where, msg.APK_SIGNATURE_BLOCK.fill(reason=exc)) from exc
     except FileNotFoundError:
-        raise ArtifactError(where, "file not found") from None
+        raise ArtifactError(where, msg.FILE_NOT_FOUND) from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
-        raise ArtifactError(where, f"not a zip archive ({exc})") from exc
+        raise ArtifactError(where, msg.NOT_ZIP.fill(reason=exc)) from exc
     except (OSError, RuntimeError, NotImplementedError, ValueError, zlib.error) as exc:
         # zipfile raises these for unreadable, encrypted or oddly compressed entries.
-        raise ArtifactError(where, f"unreadable archive ({exc})") from exc
+        raise ArtifactError(where, msg.UNREADABLE_ARCHIVE.fill(reason=exc)) from exc
     try:
         elements = parse_axml(manifest)
         _, root, attrs, ids = elements[0]
@@ -360,7 +363,7 @@ def read_apk(path: Path) -> ApkInfo:
             elif name == "application":
                 label = _str_value(el_ids.get(_ATTR_LABEL))
     except _AxmlError as exc:
-        raise ArtifactError(where, f"AndroidManifest.xml: {exc}") from exc
+        raise ArtifactError(where, msg.APK_MANIFEST_DAMAGED.fill(reason=exc)) from exc
     return ApkInfo(
         package=package,
         version_code=version_code,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from station import messages as msg
 from station.errors import ArtifactError
 
 MAX_INFO_PLIST_BYTES = 4 * 1024 * 1024
@@ -43,7 +44,7 @@ class IpaInfo:
 
 
 def _problem(path: Path, problem: str) -> ArtifactError:
-    return ArtifactError(str(path), problem, hint="rebuild or re-download the .ipa")
+    return ArtifactError(str(path), problem, hint=msg.IPA_HINT)
 
 
 def _sha256(path: Path) -> str:
@@ -64,33 +65,33 @@ def read_ipa(path: Path) -> IpaInfo:
     try:
         archive = zipfile.ZipFile(path)
     except FileNotFoundError as exc:
-        raise _problem(path, "file not found") from exc
+        raise _problem(path, msg.FILE_NOT_FOUND) from exc
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise _problem(path, f"not a zip archive ({exc})") from exc
+        raise _problem(path, msg.NOT_ZIP.fill(reason=exc)) from exc
     with archive:
         entries = archive.infolist()
         if len(entries) > MAX_ENTRIES:
-            raise _problem(path, f"{len(entries)} entries is too many for an app")
+            raise _problem(path, msg.IPA_TOO_MANY_ENTRIES.fill(count=len(entries)))
         total = 0
         for entry in entries:
             total += entry.file_size
             if entry.file_size > 1024 * 1024 and entry.file_size > MAX_RATIO * max(
                 entry.compress_size, 1
             ):
-                raise _problem(path, f"{entry.filename} expands suspiciously (zip bomb?)")
+                raise _problem(path, msg.ZIP_BOMB.fill(entry=entry.filename))
         if total > MAX_TOTAL_BYTES:
-            raise _problem(path, f"unpacks to {total} bytes, more than any iPad holds")
+            raise _problem(path, msg.IPA_TOO_LARGE.fill(size=total))
         names = [e.filename for e in entries]
         if not any(n.startswith("Payload/") and ".app/" in n for n in names):
-            raise _problem(path, "no Payload/<Name>.app folder inside")
+            raise _problem(path, msg.IPA_NO_APP)
         plists = [e for e in entries if _INFO_PLIST.match(e.filename)]
         if not plists:
-            raise _problem(path, "no Payload/<Name>.app/Info.plist inside")
+            raise _problem(path, msg.IPA_NO_INFO_PLIST)
         if len(plists) > 1:
-            raise _problem(path, "more than one app in Payload/")
+            raise _problem(path, msg.IPA_SEVERAL_APPS)
         entry = plists[0]
         if entry.file_size > MAX_INFO_PLIST_BYTES:
-            raise _problem(path, f"Info.plist is {entry.file_size} bytes, too large")
+            raise _problem(path, msg.INFO_PLIST_TOO_LARGE.fill(size=entry.file_size))
         try:
             with archive.open(entry) as handle:
                 raw = handle.read(MAX_INFO_PLIST_BYTES + 1)
@@ -103,18 +104,18 @@ def read_ipa(path: Path) -> IpaInfo:
             NotImplementedError,  # unsupported compression method
             zlib.error,
         ) as exc:
-            raise _problem(path, f"Info.plist cannot be extracted ({exc})") from exc
+            raise _problem(path, msg.INFO_PLIST_UNEXTRACTABLE.fill(reason=exc)) from exc
         if len(raw) > MAX_INFO_PLIST_BYTES:
-            raise _problem(path, "Info.plist is larger than it claims")
+            raise _problem(path, msg.INFO_PLIST_LARGER)
         try:
             info = plistlib.loads(raw)
         except Exception as exc:  # boundary: plistlib raises many unrelated types on garbage
-            raise _problem(path, f"Info.plist is not a property list ({exc})") from exc
+            raise _problem(path, msg.INFO_PLIST_NOT_PLIST.fill(reason=exc)) from exc
         if not isinstance(info, dict):
-            raise _problem(path, "Info.plist is not a dictionary")
+            raise _problem(path, msg.INFO_PLIST_NOT_DICT)
         bundle_id = _text(info, "CFBundleIdentifier")
         if not bundle_id:
-            raise _problem(path, "Info.plist has no CFBundleIdentifier")
+            raise _problem(path, msg.INFO_PLIST_NO_BUNDLE_ID)
         match = _INFO_PLIST.match(entry.filename)
         app_dir = match.group(1) if match else ""
         executable = _text(info, "CFBundleExecutable")

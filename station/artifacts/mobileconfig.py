@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from station import messages as msg
 from station.errors import ArtifactError
 
 MAX_PROFILE_BYTES = 16 * 1024 * 1024
@@ -39,9 +40,7 @@ class ProfileError(ArtifactError):
     """A profile that is not valid; ``code`` is the MCProfileErrorDomain code for it."""
 
     def __init__(self, path: str, problem: str, *, code: int = MALFORMED) -> None:
-        super().__init__(
-            path, problem, hint="check the profile in Apple Configurator or re-export it"
-        )
+        super().__init__(path, problem, hint=msg.PROFILE_HINT)
         self.code = code
 
 
@@ -260,57 +259,61 @@ def _unwrap(data: bytes, source: str) -> tuple[bytes, bool]:
         try:
             signed = parse_signed_data(data)
         except ValueError as exc:
-            raise ProfileError(source, f"looks signed but is not valid PKCS#7: {exc}") from exc
+            raise ProfileError(source, msg.PROFILE_BAD_SIGNATURE.fill(reason=exc)) from exc
         if signed.content is None:
-            raise ProfileError(source, "signed profile has no content (detached signature)")
+            raise ProfileError(source, msg.PROFILE_DETACHED)
         return signed.content, True
-    raise ProfileError(source, "not a property list (XML, binary) or a signed profile")
+    raise ProfileError(source, msg.PROFILE_NOT_PLIST)
 
 
 def _text(item: Mapping[str, Any], key: str, source: str, where: str) -> str:
     value = item.get(key)
     if value is None:
-        raise ProfileError(source, f"{where} has no {key}", code=MISSING_FIELD)
+        problem = msg.PROFILE_MISSING_FIELD.fill(where=where, field=key)
+        raise ProfileError(source, problem, code=MISSING_FIELD)
     if not isinstance(value, str) or not value:
-        raise ProfileError(source, f"{where} {key} must be a non-empty string", code=BAD_TYPE)
+        problem = msg.PROFILE_EMPTY_FIELD.fill(where=where, field=key)
+        raise ProfileError(source, problem, code=BAD_TYPE)
     return value
 
 
 def _version(item: Mapping[str, Any], source: str, where: str) -> int:
     value = item.get("PayloadVersion")
     if value is None:
-        raise ProfileError(source, f"{where} has no PayloadVersion", code=MISSING_FIELD)
+        problem = msg.PROFILE_MISSING_FIELD.fill(where=where, field="PayloadVersion")
+        raise ProfileError(source, problem, code=MISSING_FIELD)
     if not isinstance(value, int) or isinstance(value, bool):
-        raise ProfileError(source, f"{where} PayloadVersion must be an integer", code=BAD_TYPE)
+        problem = msg.PROFILE_VERSION_NOT_INTEGER.fill(where=where)
+        raise ProfileError(source, problem, code=BAD_TYPE)
     if value != 1:
-        raise ProfileError(
-            source, f"{where} PayloadVersion {value} is not 1", code=UNSUPPORTED_VERSION
-        )
+        problem = msg.PROFILE_VERSION_NOT_1.fill(where=where, version=value)
+        raise ProfileError(source, problem, code=UNSUPPORTED_VERSION)
     return value
 
 
 def _check_mdm(payload: PayloadInfo, uuids: dict[str, str], source: str) -> None:
     """The MDM payload's required keys (MDM protocol reference)."""
     raw = payload.raw
-    where = f"MDM payload {payload.identifier}"
+    where = msg.WHERE_MDM_PAYLOAD.fill(identifier=payload.identifier)
     server = _text(raw, "ServerURL", source, where)
     if not server.startswith("https://"):
-        raise ProfileError(source, f"{where} ServerURL must start with https://", code=BAD_TYPE)
+        raise ProfileError(source, msg.PROFILE_MDM_SERVER.fill(where=where), code=BAD_TYPE)
     topic = _text(raw, "Topic", source, where)
     if not topic.startswith("com.apple.mgmt."):
-        raise ProfileError(source, f"{where} Topic must start with com.apple.mgmt.", code=BAD_TYPE)
+        raise ProfileError(source, msg.PROFILE_MDM_TOPIC.fill(where=where), code=BAD_TYPE)
     identity = _text(raw, "IdentityCertificateUUID", source, where)
     if uuids.get(identity) not in MDM_IDENTITY_TYPES:
         raise ProfileError(
             source,
-            f"{where} IdentityCertificateUUID {identity} names no identity payload in the profile",
+            msg.PROFILE_MDM_IDENTITY.fill(where=where, uuid=identity),
             code=MISSING_FIELD,
         )
     rights = raw.get("AccessRights")
     if rights is None:
-        raise ProfileError(source, f"{where} has no AccessRights", code=MISSING_FIELD)
+        problem = msg.PROFILE_MISSING_FIELD.fill(where=where, field="AccessRights")
+        raise ProfileError(source, problem, code=MISSING_FIELD)
     if not isinstance(rights, int) or isinstance(rights, bool) or not 1 <= rights <= 8191:
-        raise ProfileError(source, f"{where} AccessRights must be 1..8191", code=BAD_TYPE)
+        raise ProfileError(source, msg.PROFILE_MDM_RIGHTS.fill(where=where), code=BAD_TYPE)
 
 
 def read_mobileconfig(data: bytes, *, source: str) -> ProfileInfo:
@@ -321,34 +324,35 @@ def read_mobileconfig(data: bytes, *, source: str) -> ProfileInfo:
         source: the file name or a description, used in error messages.
     """
     if len(data) > MAX_PROFILE_BYTES:
-        raise ProfileError(source, f"{len(data)} bytes is too large for a profile")
+        raise ProfileError(source, msg.PROFILE_TOO_LARGE.fill(size=len(data)))
     if not data.strip():
-        raise ProfileError(source, "the file is empty", code=EMPTY_PROFILE)
+        raise ProfileError(source, msg.PROFILE_EMPTY, code=EMPTY_PROFILE)
     body, signed = _unwrap(data, source)
     try:
         top = plistlib.loads(body)
     except Exception as exc:  # boundary: plistlib raises many unrelated types on garbage
-        raise ProfileError(source, f"not a readable property list: {exc}") from exc
+        raise ProfileError(source, msg.PROFILE_UNREADABLE.fill(reason=exc)) from exc
     if not isinstance(top, dict):
-        raise ProfileError(source, "the property list is not a dictionary")
-    kind = _text(top, "PayloadType", source, "profile")
+        raise ProfileError(source, msg.PROFILE_NOT_DICT)
+    kind = _text(top, "PayloadType", source, msg.WHERE_PROFILE)
     if kind != "Configuration":
-        raise ProfileError(source, f"PayloadType is {kind!r}, not 'Configuration'", code=BAD_TYPE)
-    identifier = _text(top, "PayloadIdentifier", source, "profile")
-    profile_uuid = _text(top, "PayloadUUID", source, "profile")
-    version = _version(top, source, "profile")
+        problem = msg.PROFILE_NOT_CONFIGURATION.fill(type=kind)
+        raise ProfileError(source, problem, code=BAD_TYPE)
+    identifier = _text(top, "PayloadIdentifier", source, msg.WHERE_PROFILE)
+    profile_uuid = _text(top, "PayloadUUID", source, msg.WHERE_PROFILE)
+    version = _version(top, source, msg.WHERE_PROFILE)
     content = top.get("PayloadContent")
     if content is None:
-        raise ProfileError(source, "profile has no PayloadContent", code=MISSING_FIELD)
+        raise ProfileError(source, msg.PROFILE_NO_CONTENT, code=MISSING_FIELD)
     if not isinstance(content, list):
-        raise ProfileError(source, "PayloadContent must be a list", code=BAD_TYPE)
+        raise ProfileError(source, msg.PROFILE_CONTENT_NOT_LIST, code=BAD_TYPE)
     payloads: list[PayloadInfo] = []
     seen_uuids: dict[str, str] = {profile_uuid: "Configuration"}
     seen_ids: set[str] = set()
     for index, item in enumerate(content):
-        where = f"payload #{index + 1}"
+        where = msg.WHERE_PAYLOAD.fill(number=index + 1)
         if not isinstance(item, dict):
-            raise ProfileError(source, f"{where} is not a dictionary", code=BAD_TYPE)
+            raise ProfileError(source, msg.PROFILE_NOT_DICT_ITEM.fill(where=where), code=BAD_TYPE)
         info = PayloadInfo(
             type=_text(item, "PayloadType", source, where),
             identifier=_text(item, "PayloadIdentifier", source, where),
@@ -358,10 +362,13 @@ def read_mobileconfig(data: bytes, *, source: str) -> ProfileInfo:
         )
         _version(item, source, where)
         if info.uuid in seen_uuids:
-            raise ProfileError(source, f"{where} reuses UUID {info.uuid}", code=DUPLICATE_UUID)
+            problem = msg.PROFILE_REUSED_UUID.fill(where=where, uuid=info.uuid)
+            raise ProfileError(source, problem, code=DUPLICATE_UUID)
         if info.identifier in seen_ids:
             raise ProfileError(
-                source, f"{where} reuses identifier {info.identifier}", code=DUPLICATE_IDENTIFIER
+                source,
+                msg.PROFILE_REUSED_IDENTIFIER.fill(where=where, identifier=info.identifier),
+                code=DUPLICATE_IDENTIFIER,
             )
         seen_uuids[info.uuid] = info.type
         seen_ids.add(info.identifier)

@@ -25,6 +25,7 @@ from adbutils.errors import (
 )
 from pymobiledevice3 import exceptions as pmd3
 
+from station import messages as msg
 from station.drivers.base import Presence
 from station.errors import (
     DeviceError,
@@ -35,12 +36,12 @@ from station.errors import (
     UserActionRequired,
 )
 
-GONE_HINT = "Check the cable; the job goes on when the tablet is back"
-USBMUXD_HINT = "Start usbmuxd on the station (systemctl start usbmuxd) and replug the iPads"
-ADB_SERVER_HINT = "Start the adb server on the station (adb start-server)"
-PROTOCOL_HINT = "Unplug the tablet and restart it; if it happens again, set it aside"
-PAIR_HINT = "Pair the iPad first: unlock it and tap Trust"
-ERASE_HINT = "Erase the iPad first: supervision needs a device still in Setup Assistant"
+GONE_HINT = msg.CABLE_HINT
+USBMUXD_HINT = msg.USBMUXD_HINT
+ADB_SERVER_HINT = msg.ADB_SERVER_HINT
+PROTOCOL_HINT = msg.PROTOCOL_HINT
+PAIR_HINT = msg.PAIR_HINT
+ERASE_HINT = msg.ERASE_FOR_SUPERVISION_HINT
 
 # What a vanishing device looks like from below the libraries.
 _GONE_OS = (
@@ -68,42 +69,45 @@ _LIBRARY_TRIPPED = (AttributeError, TypeError, KeyError, IndexError, ValueError)
 @contextmanager
 def map_ios_errors(device: str, action: str) -> Iterator[None]:
     """Map pymobiledevice3's exceptions raised while doing ``action`` on ``device``."""
-    what = f"{action}: "
     try:
         yield
     except StationError:
         raise
     except pmd3.PairingDialogResponsePendingError as exc:
         raise UserActionRequired(
-            what + "the iPad shows the Trust prompt", device=device, hint=Presence.NEEDS_TRUST.hint
+            msg.IOS_TRUST_PROMPT.fill(action=action),
+            device=device,
+            hint=Presence.NEEDS_TRUST.hint,
         ) from exc
     except pmd3.UserDeniedPairingError as exc:
         raise UserActionRequired(
-            what + "trust was denied on the iPad", device=device, hint=Presence.TRUST_DENIED.hint
+            msg.IOS_TRUST_DENIED.fill(action=action),
+            device=device,
+            hint=Presence.TRUST_DENIED.hint,
         ) from exc
     except (pmd3.PasswordRequiredError, pmd3.PasscodeRequiredError) as exc:
         raise UserActionRequired(
-            what + "the iPad is locked with a passcode", device=device, hint=Presence.LOCKED.hint
+            msg.IOS_LOCKED.fill(action=action), device=device, hint=Presence.LOCKED.hint
         ) from exc
     except (pmd3.NotPairedError, pmd3.InvalidHostIDError, pmd3.FatalPairingError) as exc:
         raise UserActionRequired(
-            what + "the iPad is not paired with this station", device=device, hint=PAIR_HINT
+            msg.IOS_NOT_PAIRED.fill(action=action), device=device, hint=PAIR_HINT
         ) from exc
     except pmd3.MCProtectedError as exc:
         raise DeviceRefused(
-            what + "the iPad is supervised and does not allow pairing with this station",
+            msg.IOS_SUPERVISED_ELSEWHERE.fill(action=action),
             device=device,
-            hint="Use the organisation's supervision identity, or erase the iPad",
+            hint=msg.SUPERVISED_ELSEWHERE_HINT,
         ) from exc
     except pmd3.CloudConfigurationAlreadyPresentError as exc:
         raise DeviceRefused(
-            what + "a cloud configuration is already present (MCInstall error 14002)",
+            msg.IOS_CLOUD_CONFIGURATION.fill(action=action),
             device=device,
             hint=ERASE_HINT,
         ) from exc
     except pmd3.ConnectionFailedToUsbmuxdError as exc:
         raise DeviceError(
-            what + "usbmuxd is not reachable", device=device, hint=USBMUXD_HINT
+            msg.IOS_USBMUXD_UNREACHABLE.fill(action=action), device=device, hint=USBMUXD_HINT
         ) from exc
     except (
         pmd3.ConnectionTerminatedError,
@@ -114,11 +118,11 @@ def map_ios_errors(device: str, action: str) -> Iterator[None]:
         *_GONE_OS,
     ) as exc:
         raise DeviceGone(
-            what + f"the iPad went away ({exc!r})", device=device, hint=GONE_HINT
+            msg.IOS_GONE.fill(action=action, error=repr(exc)), device=device, hint=GONE_HINT
         ) from exc
     except pmd3.IncorrectModeError as exc:
         raise DeviceProtocolError(
-            what + "the iPad is not in normal mode (lockdownd did not answer)",
+            msg.IOS_NOT_NORMAL_MODE.fill(action=action),
             device=device,
             hint=Presence.RECOVERY.hint,
         ) from exc
@@ -129,18 +133,26 @@ def map_ios_errors(device: str, action: str) -> Iterator[None]:
         pmd3.MobileActivationException,
         pmd3.LockdownError,
     ) as exc:
-        raise DeviceRefused(what + (str(exc) or type(exc).__name__), device=device) from exc
+        reply = str(exc) or type(exc).__name__
+        raise DeviceRefused(
+            msg.IOS_REFUSED.fill(action=action, reply=reply), device=device
+        ) from exc
     except (pmd3.MuxException, *_GARBAGE) as exc:
         raise DeviceProtocolError(
-            what + f"unexpected answer ({exc!r})", device=device, hint=PROTOCOL_HINT
+            msg.UNEXPECTED_ANSWER.fill(action=action, error=repr(exc)),
+            device=device,
+            hint=PROTOCOL_HINT,
         ) from exc
     except pmd3.PyMobileDevice3Exception as exc:
-        raise DeviceError(what + (str(exc) or type(exc).__name__), device=device) from exc
+        reply = str(exc) or type(exc).__name__
+        raise DeviceError(msg.IOS_FAILED.fill(action=action, reply=reply), device=device) from exc
     except _LIBRARY_TRIPPED as exc:
         # Boundary: pymobiledevice3 indexes device answers without checking their types, so a
         # tampered iPad (a list where a dict belongs, a missing key) surfaces as these.
         raise DeviceProtocolError(
-            what + f"unexpected answer ({exc!r})", device=device, hint=PROTOCOL_HINT
+            msg.UNEXPECTED_ANSWER.fill(action=action, error=repr(exc)),
+            device=device,
+            hint=PROTOCOL_HINT,
         ) from exc
 
 
@@ -151,35 +163,38 @@ def _adb_text(exc: AdbError) -> str:
 @contextmanager
 def map_adb_errors(device: str, action: str) -> Iterator[None]:
     """Map adbutils' exceptions (raised in its worker thread) for ``action`` on ``device``."""
-    what = f"{action}: "
     try:
         yield
     except StationError:
         raise
     except AdbInstallError as exc:
-        raise DeviceRefused(what + exc.output.strip(), device=device) from exc
+        refused = msg.ADB_REFUSED.fill(action=action, reply=exc.output.strip())
+        raise DeviceRefused(refused, device=device) from exc
     except AdbTimeout as exc:
         raise DeviceGone(
-            what + "the tablet stopped answering", device=device, hint=GONE_HINT
+            msg.ADB_STOPPED_ANSWERING.fill(action=action), device=device, hint=GONE_HINT
         ) from exc
     except AdbConnectionError as exc:
         raise DeviceError(
-            what + f"the adb server is not reachable ({exc})", device=device, hint=ADB_SERVER_HINT
+            msg.ADB_SERVER_UNREACHABLE.fill(action=action, error=exc),
+            device=device,
+            hint=ADB_SERVER_HINT,
         ) from exc
     except AdbSyncError as exc:
-        raise DeviceRefused(what + _adb_text(exc), device=device) from exc
+        refused = msg.ADB_REFUSED.fill(action=action, reply=_adb_text(exc))
+        raise DeviceRefused(refused, device=device) from exc
     except AdbError as exc:
         text = _adb_text(exc)
         low = text.lower()
         if "unauthorized" in low:
             raise UserActionRequired(
-                what + "USB debugging is not allowed for this station",
+                msg.ADB_UNAUTHORIZED.fill(action=action),
                 device=device,
                 hint=Presence.UNAUTHORIZED.hint,
             ) from exc
         if "still authorizing" in low:
             raise UserActionRequired(
-                what + "the tablet is still authorizing",
+                msg.ADB_AUTHORIZING.fill(action=action),
                 device=device,
                 hint=Presence.UNAUTHORIZED.hint,
             ) from exc
@@ -194,18 +209,25 @@ def map_adb_errors(device: str, action: str) -> Iterator[None]:
                 "no devices",
             )
         ):
-            raise DeviceGone(what + text, device=device, hint=GONE_HINT) from exc
+            gone = msg.ADB_NOT_THERE.fill(action=action, reply=text)
+            raise DeviceGone(gone, device=device, hint=GONE_HINT) from exc
         if "more than one" in low:
             raise DeviceError(
-                what + text, device=device, hint="Two tablets share a serial: address them by port"
+                msg.ADB_SHARED_SERIAL.fill(action=action, reply=text),
+                device=device,
+                hint=msg.SHARED_SERIAL_HINT,
             ) from exc
-        raise DeviceProtocolError(what + text, device=device, hint=PROTOCOL_HINT) from exc
+        raise DeviceProtocolError(
+            msg.UNEXPECTED_ANSWER.fill(action=action, error=text), device=device, hint=PROTOCOL_HINT
+        ) from exc
     except (*_GONE_OS, ConnectionError, TimeoutError) as exc:
         raise DeviceGone(
-            what + f"the tablet went away ({exc!r})", device=device, hint=GONE_HINT
+            msg.ADB_GONE.fill(action=action, error=repr(exc)), device=device, hint=GONE_HINT
         ) from exc
     except (UnicodeDecodeError, struct.error, ValueError) as exc:
         # ValueError: adbutils parses the exit status after its shell marker with int().
         raise DeviceProtocolError(
-            what + f"unexpected answer ({exc!r})", device=device, hint=PROTOCOL_HINT
+            msg.UNEXPECTED_ANSWER.fill(action=action, error=repr(exc)),
+            device=device,
+            hint=PROTOCOL_HINT,
         ) from exc

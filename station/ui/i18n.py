@@ -3,6 +3,12 @@
 Every module of the window words its text with ``_t(text)``, a ``QCoreApplication.translate``
 under the module's ``_CONTEXT``. :func:`source_strings` reads those calls from the source, so
 ``python -m station.ui.i18n`` can bring ``station_de.ts`` up to date (the tests check it is).
+
+The core's messages (:mod:`station.messages`) are not ``_t`` calls: lupdate-style reading
+cannot see them, because the window translates whatever template a message matches at run
+time. :func:`source_strings` therefore adds the catalog itself, in the ``Messages`` context,
+read from the module's objects rather than from generated code, so there is no second copy of
+the catalog to keep in step.
 """
 
 from __future__ import annotations
@@ -15,6 +21,9 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
+
+from station import messages
+from station.ui.texts import MESSAGES_CONTEXT
 
 I18N_DIR = Path(__file__).resolve().parents[2] / "resources" / "i18n"
 UI_DIR = Path(__file__).resolve().parent
@@ -64,12 +73,19 @@ def _module_strings(path: Path) -> Iterator[tuple[str, str]]:
                 yield context, arg.value
 
 
+def catalog_strings() -> list[str]:
+    """The core's message templates, in the order station/messages.py defines them."""
+    found = {v: None for v in vars(messages).values() if isinstance(v, messages.Template)}
+    return [str(template) for template in found]
+
+
 def source_strings(folder: Path = UI_DIR) -> dict[str, list[str]]:
-    """Context -> its source strings, in order of first appearance."""
+    """Context -> its source strings, in order of first appearance (the catalog last)."""
     found: dict[str, dict[str, None]] = {}
     for path in sorted(folder.glob("*.py")):
         for context, text in _module_strings(path):
             found.setdefault(context, {})[text] = None
+    found[MESSAGES_CONTEXT] = dict.fromkeys(catalog_strings())
     return {context: list(texts) for context, texts in found.items()}
 
 
@@ -114,6 +130,12 @@ def main() -> int:
     compile it when pyside6-lrelease is at hand."""
     path = I18N_DIR / "station_de.ts"
     old = read_ts(path) if path.exists() else {}
+    # A text that moved to another context (a hint now in the catalog) keeps its translation.
+    by_source = {source: text for (_ctx, source), text in old.items() if text}
+    for context, texts in source_strings().items():
+        for text in texts:
+            if not old.get((context, text)) and text in by_source:
+                old[(context, text)] = by_source[text]
     write_ts(path, "de_DE", old)
     missing = [k for k, v in read_ts(path).items() if not v]
     sys.stderr.write(f"{path}: {len(missing)} strings untranslated\n")

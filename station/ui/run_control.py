@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 from station.blueprint import Blueprint, InvalidBlueprint
-from station.errors import StationError
-from station.ui.texts import hint_text
+from station.errors import ArtifactError, BlueprintError, StationError
+from station.ui.texts import hint_text, message_text
 
 _CONTEXT = "RunControl"
 
@@ -138,19 +138,16 @@ class RunControl(QGroupBox):
             )
             for issue in error.issues:
                 where = f"{issue.file}:{issue.line}" if issue.line else issue.file
-                text = (
-                    f"{where}  {issue.key}: {issue.problem}"
-                    if issue.key
-                    else f"{where}: {issue.problem}"
-                )
+                problem = _words(issue.problem)
+                text = f"{where}  {issue.key}: {problem}" if issue.key else f"{where}: {problem}"
                 if issue.expected:
-                    text += "\n" + _t("expected: %1").replace("%1", issue.expected)
+                    text += "\n" + _t("expected: %1").replace("%1", _words(issue.expected))
                 if issue.hint:
-                    text += "\n" + _t("hint: %1").replace("%1", issue.hint)
+                    text += "\n" + _t("hint: %1").replace("%1", hint_text(issue.hint))
                 self.problems.addItem(text)
         else:
             self.status.setText(_t("%1 cannot be used.").replace("%1", path.name))
-            self.problems.addItem(error.message)
+            self.problems.addItem(_error_words(error))
             if error.hint:
                 self.problems.addItem(_t("What to do: %1").replace("%1", hint_text(error.hint)))
         self.problems.show()
@@ -171,3 +168,17 @@ class RunControl(QGroupBox):
         self.start_button.setEnabled(self.blueprint is not None and not self.running)
         self.stop_button.setEnabled(self.running)
         self.chooser.setEnabled(not self.running)
+
+
+def _words(text: str) -> str:
+    """A core message in the window's language (data in it, such as a file name, as is)."""
+    return message_text(text) or text
+
+
+def _error_words(error: StationError) -> str:
+    """An error's message with its place (a file, a blueprint key) kept as data."""
+    if isinstance(error, ArtifactError):
+        return f"{error.path}: {_words(error.problem)}"
+    if isinstance(error, BlueprintError):
+        return f"{error.location}: {_words(error.problem)}"
+    return _words(error.message)

@@ -1,27 +1,51 @@
-"""Words for what the engine reports: states, steps, and the hints it gives in English.
+"""Words for what the engine reports: states, steps, and the core's messages and hints.
 
 The engine speaks English (its logs and the CLI); the window shows every known phrase
-through Qt's translation system. Text the engine does not know in advance (a device's
-error message) is shown as it came.
+through Qt's translation system. A message from the core is recognised by its template in
+:mod:`station.messages` and shown in the translated template with the same values (so the
+records of older runs translate too); only the data in it (a file, a key, a device's own
+reply) stays as it came.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from PySide6.QtCore import QCoreApplication
 
+from station import messages
 from station.jobs.events import EventType, JobEvent, JobState
 
 EMPTY = "empty"  # a slot without a tablet (not a JobState)
 
 
 _CONTEXT = "Texts"
+MESSAGES_CONTEXT = "Messages"  # the catalog's templates (station/messages.py)
 
 
 def _t(text: str) -> str:
     return QCoreApplication.translate(_CONTEXT, text)
+
+
+def message_text(text: str) -> str | None:
+    """A core message in the window's language; None when it is not from the catalog."""
+    found = messages.match(text)
+    if found is None:
+        return None
+    template, values = found
+    words = QCoreApplication.translate(MESSAGES_CONTEXT, template)
+    return messages.fill(words, {name: _value_text(name, v) for name, v in values.items()})
+
+
+def _value_text(name: str, value: str) -> str:
+    """A field's value: a step or a presence in words, a nested message translated, data as is."""
+    if name == "step":
+        return step_label(value)
+    if name == "presence":
+        return detail_text(value.replace(" ", "_"))
+    if name in messages.NESTED_FIELDS:
+        return message_text(value) or value
+    return value
 
 
 def state_word(state: str) -> str:
@@ -89,6 +113,7 @@ def step_label(step: str) -> str:
 
 
 def _hints() -> dict[str, str]:
+    """What the drivers' presence states ask of a person (the core's hints are in the catalog)."""
     return {
         "Unlock the iPad and tap Trust": _t("Unlock the iPad and tap Trust"),
         "Trust was denied: unplug and plug the iPad back, then tap Trust": _t(
@@ -123,39 +148,6 @@ def _hints() -> dict[str, str]:
             "The tablet is on USB but its service does not see it: replug the cable, "
             "or try another port"
         ),
-        "Plug the tablet back in (any slot): its job goes on where it stopped": _t(
-            "Plug the tablet back in (any slot): its job goes on where it stopped"
-        ),
-        "Check the tablet and its cable, then retry it": _t(
-            "Check the tablet and its cable, then retry it"
-        ),
-        "Check the cable; the job goes on when the tablet is back": _t(
-            "Check the cable; the job goes on when the tablet is back"
-        ),
-        "Free up storage on the tablet (or erase it), then retry it": _t(
-            "Free up storage on the tablet (or erase it), then retry it"
-        ),
-        "Erase the iPad (Settings > General > Reset) or set erase in the blueprint": _t(
-            "Erase the iPad (Settings > General > Reset) or set erase in the blueprint"
-        ),
-        "Another app is device owner: factory-reset the tablet, then retry it": _t(
-            "Another app is device owner: factory-reset the tablet, then retry it"
-        ),
-        "Pair the iPad first: unlock it and tap Trust": _t(
-            "Pair the iPad first: unlock it and tap Trust"
-        ),
-        "Unplug the tablet and restart it; if it happens again, set it aside": _t(
-            "Unplug the tablet and restart it; if it happens again, set it aside"
-        ),
-        "Start usbmuxd on the station (systemctl start usbmuxd) and replug the iPads": _t(
-            "Start usbmuxd on the station (systemctl start usbmuxd) and replug the iPads"
-        ),
-        "Start the adb server on the station (adb start-server)": _t(
-            "Start the adb server on the station (adb start-server)"
-        ),
-        "fix the blueprint and load it again; no device was touched": _t(
-            "fix the blueprint and load it again; no device was touched"
-        ),
     }
 
 
@@ -163,21 +155,12 @@ def hint_text(hint: str) -> str:
     """A person's next action in the window's language (as given when not a known phrase)."""
     if not hint:
         return ""
-    return _hints().get(hint, hint)
-
-
-_DONE_RE = re.compile(r"(\d+) done, (\d+) already so")
-_RETRY_RE = re.compile(r"retry (\d+) in ([\d.]+)s")
+    return _hints().get(hint) or message_text(hint) or hint
 
 
 def detail_text(detail: str) -> str:
-    """The engine's short status details that recur, translated."""
+    """The engine's status details and the core's messages, translated."""
     fixed = {
-        "cancelled": _t("cancelled"),
-        "retrying": _t("retrying"),
-        "checking": _t("checking"),
-        "restarting": _t("restarting"),
-        "finished before the restart": _t("finished before the restart"),
         "ready": _t("ready"),
         "needs_trust": _t("waiting for Trust"),
         "unauthorized": _t("waiting for USB debugging permission"),
@@ -190,26 +173,10 @@ def detail_text(detail: str) -> str:
         "bootloader": _t("in bootloader mode"),
         "no_permission": _t("no USB permission"),
         "not_visible": _t("not seen by its service"),
-        "the device left": _t("the tablet left"),
-        "the device went away": _t("the tablet went away"),
-        "done in an earlier attempt": _t("done in an earlier attempt"),
-        "already done on the device": _t("already done on the device"),
     }
     if detail in fixed:
         return fixed[detail]
-    prefixes = {
-        "waiting for a person: ": _t("waiting for a person: "),
-        "retrying: ": _t("retrying: "),
-    }
-    for prefix, words in prefixes.items():
-        if detail.startswith(prefix):
-            # The rest is the device's own message, shown as it came.
-            return words + detail.removeprefix(prefix)
-    if m := _DONE_RE.fullmatch(detail):
-        return _t("%1 steps done, %2 already so").replace("%1", m[1]).replace("%2", m[2])
-    if m := _RETRY_RE.fullmatch(detail):
-        return _t("retry %1 in %2 s").replace("%1", m[1]).replace("%2", m[2])
-    return detail
+    return message_text(detail) or detail
 
 
 def status_word(status: str) -> str:

@@ -3,23 +3,40 @@ in the German window is English."""
 
 from __future__ import annotations
 
+import asyncio
+import random
 import re
 import shutil
+import string
 import subprocess
 import sys
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QLocale
+from adbutils.errors import AdbError, AdbInstallError, AdbTimeout
+from pymobiledevice3 import exceptions as pmd3
+from PySide6.QtCore import QCoreApplication, QLocale
 from pytestqt.qtbot import QtBot
 
-from station.jobs.events import EventType, JobEvent, JobState
-from station.ui.i18n import I18N_DIR, default_language, read_ts, source_strings
+from station import messages
+from station.blueprint import InvalidBlueprint
+from station.commands import demo_blueprint, demo_secrets
+from station.drivers.errors import map_adb_errors, map_ios_errors
+from station.errors import DeviceError, DeviceRefused
+from station.jobs.engine import Engine, EngineSettings
+from station.jobs.events import EventBus, EventType, JobEvent, JobState
+from station.jobs.runner import prepare
+from station.store import Store
+from station.ui.i18n import I18N_DIR, catalog_strings, default_language, read_ts, source_strings
 from station.ui.technician import PinDialog, SecretDialog
-from station.ui.texts import _hints
+from station.ui.texts import MESSAGES_CONTEXT, _hints, message_text
 from station.ui.window import MainWindow, widget_texts
 from station.ui.wizards import CalibrationWizard, FirstRunWizard
-from tests.ui.fakes import device, job, progress
+from tests.fakes import FakeAndroidDriver, FakeIosDriver, FakeTablet, register_apps
+from tests.test_messages import SAMPLES, broken_blueprint
+from tests.ui.fakes import FakeBackend, device, job, progress
 
 TS = I18N_DIR / "station_de.ts"
 QM = I18N_DIR / "station_de.qm"
@@ -35,6 +52,36 @@ def test_the_ts_file_has_every_source_string_translated() -> None:
     for (_ctx, source), german in translations.items():
         for placeholder in re.findall(r"%\d", source):
             assert placeholder in german, (source, german)
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _lit, name, _spec, _conv in string.Formatter().parse(text) if name}
+
+
+@pytest.mark.usefixtures("german")
+def test_every_catalog_message_has_a_german_translation() -> None:
+    """Each template of station/messages.py, with the same fields, and the .qm carries it."""
+    translations = read_ts(TS)
+    assert catalog_strings() == source_strings()[MESSAGES_CONTEXT]
+    for template in messages.catalog():
+        german = translations[(MESSAGES_CONTEXT, template)]
+        assert german, template
+        assert german != template, template
+        assert _fields(german) == _fields(template), (template, german)
+        assert QCoreApplication.translate(MESSAGES_CONTEXT, template) == german
+    # A message made from a template comes out German, values and nested messages included.
+    kind = messages.KIND_STRING_VALUE.fill(value="'fünf'")
+    assert message_text(messages.IS_KIND.fill(kind=kind)) == "ist ein Text 'fünf'"
+    action = messages.ACTION_INSTALL.fill(file="lernapp.apk")
+    retry = messages.RETRYING_BECAUSE.fill(error=messages.ADB_STOPPED_ANSWERING.fill(action=action))
+    assert (
+        message_text(retry)
+        == "wird wiederholt: lernapp.apk installieren: das Tablet antwortet nicht mehr"
+    )
+    assert message_text(messages.STEP_TIMED_OUT.fill(step="app:de.kreis.lernapp")) == (
+        "App lernapp: Zeit abgelaufen"
+    )
+    assert message_text("a device's own words") is None
 
 
 def _lrelease() -> str | None:
@@ -57,28 +104,66 @@ def test_german_is_the_default_on_a_german_system() -> None:
     assert default_language(QLocale(QLocale.Language.French)) == "en"
 
 
+def test_in_english_a_message_stays_as_the_core_said_it() -> None:
+    """Without a translator the window shows the core's English exactly (values and all)."""
+    for template in messages.catalog():
+        text = template.fill(**{name: SAMPLES[name] for name in template.fields})
+        if "step" in template.fields or "presence" in template.fields:
+            continue  # shown in the window's words for steps and states
+        assert message_text(text) == text
+
+
 def _english_fragments() -> list[re.Pattern[str]]:
-    """Pieces of English source text (4+ letters) whose German differs."""
+    """Pieces of English source text (4+ letters) that no German translation uses."""
     translations = read_ts(TS)
+    all_german = "\n".join(translations.values())
     patterns = set()
     for (_ctx, source), german in translations.items():
         if source == german:
             continue  # "PIN", "App", "iPad": the same word in German
-        for piece in re.split(r"%\d", source):
-            piece = piece.strip(" .:…()·-")
-            if len(re.sub(r"[^A-Za-z]", "", piece)) >= 4 and piece not in german:
+        for piece in re.split(r"%\d|\{\w+\}|\{\{|\}\}", source):
+            piece = piece.strip(" .:…()·-'\"[]#,?")
+            if len(re.sub(r"[^A-Za-z]", "", piece)) >= 4 and piece not in all_german:
                 patterns.add(piece)
     return [re.compile(rf"(?<![A-Za-zÄÖÜäöüß]){re.escape(p)}(?![A-Za-z])") for p in patterns]
 
 
-def _english_in(texts: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
+# English words that German prose never uses: catches English that is in no .ts entry at all.
+_ENGLISH_WORDS = re.compile(
+    r"\b(?:the|is|are|not|does|has|have|with|this|that|of|and|cannot|would|must|should|"
+    r"expected|found|missing|unknown|invalid|there|which|your|you|please|failed|retry|"
+    r"waiting|device|file)\b",
+)
+
+
+def _english_in(
+    texts: Iterable[tuple[str, str]], data: Iterable[str] = ()
+) -> list[tuple[str, str, str]]:
+    """(widget, text, what is English); ``data`` (file names, a device's reply) is left out."""
     found = []
     patterns = _english_fragments()
+    pieces = sorted({d for d in data if d}, key=len, reverse=True)
     for name, text in texts:
-        for pattern in patterns:
-            if pattern.search(text):
-                found.append((name, text, pattern.pattern))
+        prose = text
+        for piece in pieces:
+            prose = prose.replace(piece, " ")
+        for pattern in [*patterns, _ENGLISH_WORDS]:
+            if m := pattern.search(prose):
+                found.append((name, text, m.group(0)))
     return found
+
+
+def _data_in(text: str) -> set[str]:
+    """The data in a core message (its fields that are not messages themselves)."""
+    found = messages.match(text)
+    if found is None:
+        return set()
+    _template, values = found
+    data: set[str] = set()
+    for name, value in values.items():
+        nested = messages.match(value) if name in messages.NESTED_FIELDS else None
+        data |= _data_in(value) if nested is not None else {value}
+    return data
 
 
 @pytest.mark.usefixtures("german")
@@ -88,7 +173,9 @@ def test_no_string_in_the_german_window_is_english(
     window = demo_window
     with qtbot.waitSignal(window.bridge.blueprint_loaded, timeout=20000):
         window.choose_blueprint(window.runtime.backend.blueprints()[0])
-    hints = list(_hints())
+    hints = list(_hints()) + [  # the presence hints and every fixed hint of the catalog
+        t for n, t in vars(messages).items() if n.endswith("_HINT") and not t.fields
+    ]
     events: list[JobEvent] = [JobEvent(type=EventType.RUN, state="started")]
     states = list(JobState)
     for n, hint in enumerate(hints, start=1):
@@ -137,3 +224,176 @@ def test_the_english_check_does_find_english(qtbot: QtBot, window: MainWindow) -
     found = _english_in(window.visible_texts())
     assert any(text == "Station settings…" for _name, text, _p in found)
     assert any("Print labels" in text for _name, text, _p in found)
+
+
+@pytest.mark.usefixtures("german")
+def test_blueprint_problems_are_german_in_the_german_window(
+    qtbot: QtBot, demo_window: MainWindow, demo_backend: FakeBackend, tmp_path: Path
+) -> None:
+    """Wrong kinds, unknown keys, missing and damaged files, a missing secret: all German."""
+    path = broken_blueprint(tmp_path / "broken")
+    window = demo_window
+    with qtbot.waitSignal(window.bridge.blueprint_failed, timeout=20000) as failed:
+        window.choose_blueprint(path)
+    error = failed.args[1]
+    assert isinstance(error, InvalidBlueprint)
+    problems = window.run_control.problems
+    assert problems.count() == len(error.issues) > 25
+    data = {str(tmp_path)}
+    for issue in error.issues:
+        data |= {issue.file, issue.key}
+        for text in (issue.problem, issue.expected, issue.hint):
+            assert not text or messages.match(text) is not None, text
+            data |= _data_in(text)
+    texts = window.visible_texts()
+    shown = "\n".join(problems.item(i).text() for i in range(problems.count()))
+    for german in (
+        "ist ein Text 'fünf'",
+        "gibt es nicht",
+        "unbekannter Schlüssel, meinten Sie",
+        "ist auf dieser Station nicht gespeichert",
+        "kein ZIP-Archiv",
+        "erwartet: ein Pfad zu einer .ipa-Datei, vom Bauplan aus gesehen",
+    ):
+        assert german in shown, (german, shown)
+    assert _english_in(texts, data) == []
+    # The check is worth something: the same problems in English are found.
+    english = [("problem", str(issue)) for issue in error.issues]
+    caught = {text for _n, text, _w in _english_in(english, data)}
+    assert len(caught) >= len(error.issues) - 2
+
+
+FAST = EngineSettings(person_poll=0.02, backoff_scale=0.001, restart_wait=2.0, settle=0.05)
+
+
+def _mapped(
+    mapper: Callable[[str, str], AbstractContextManager[None]], action: str, error: BaseException
+) -> DeviceError:
+    """What the real driver's error mapping makes of a real library exception."""
+    try:
+        with mapper("usb:1-2.1", action):
+            raise error
+    except DeviceError as exc:
+        return exc
+    raise AssertionError("not mapped")
+
+
+async def _failing_run(folder: Path) -> list[JobEvent]:
+    """The real engine over fake tablets that fail with the real drivers' errors, one by one."""
+    secrets = demo_secrets(folder / "station")
+    prepared = prepare(demo_blueprint(folder / "blueprints"), secrets)
+    ios, android = FakeIosDriver(), FakeAndroidDriver()
+    register_apps(prepared.blueprint, ios, android)
+    protocol = AdbError("protocol fault (couldn't read status): Success")
+    dpm = (
+        "java.lang.IllegalStateException: Not allowed to set the device owner because there "
+        "are already some accounts on the device"
+    )
+    cases: list[tuple[FakeIosDriver | FakeAndroidDriver, str, list[BaseException]]] = [
+        (
+            android,
+            "install_app",
+            [
+                _mapped(
+                    map_adb_errors,
+                    "install mdm-agent.apk",
+                    AdbInstallError("Failure [INSTALL_FAILED_INSUFFICIENT_STORAGE]"),
+                )
+            ],
+        ),
+        # As android.py words dpm's refusal once it uses the catalog (ADB_REFUSED).
+        (
+            android,
+            "set_device_owner",
+            [
+                DeviceRefused(
+                    messages.ADB_REFUSED.fill(action=messages.ACTION_SET_DEVICE_OWNER, reply=dpm),
+                    device="usb:1-2.2",
+                    hint=messages.OWNER_ACCOUNTS_HINT,
+                )
+            ],
+        ),
+        (
+            android,
+            "put_setting",
+            [_mapped(map_adb_errors, "set global.auto_time", protocol) for _ in range(3)],
+        ),
+        (android, "install_app", [_mapped(map_adb_errors, "install mdm-agent.apk", AdbTimeout())]),
+        (
+            ios,
+            "install_profile",
+            [_mapped(map_ios_errors, "install profile", pmd3.PasswordRequiredError())],
+        ),
+        (
+            ios,
+            "supervise",
+            [_mapped(map_ios_errors, "supervise", pmd3.CloudConfigurationAlreadyPresentError())],
+        ),
+    ]
+    bus = EventBus()
+    sub = bus.subscribe(maxsize=100000)
+    with Store(folder / "station.db") as store:
+        run = store.start_run(prepared.blueprint.name, prepared.blueprint.content_hash)
+        engine = Engine(
+            store=store,
+            blueprint=prepared.blueprint,
+            run_id=run.id,
+            secrets=prepared.secrets,
+            identity=prepared.identity,
+            ios=ios,
+            android=android,
+            settings=FAST,
+            bus=bus,
+            rng=random.Random(1),
+        )
+        async with engine:
+            for n, (driver, op, errors) in enumerate(cases, start=1):
+                driver.fail(op, *errors)
+                if driver is ios:
+                    ios.plug(
+                        FakeTablet(serial=f"DMPX{n:06d}", udid=f"00008030-{n:016X}"), f"1-1.{n}"
+                    )
+                else:
+                    android.plug(FakeTablet(serial=f"R52X{n:07d}"), f"1-2.{n}")
+                assert await engine.wait(expect=n, within=30)
+    sub.close()
+    return sub.pending()
+
+
+@pytest.mark.usefixtures("german")
+def test_device_failures_are_german_on_tiles_and_in_the_detail(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    """Out of storage, a refused device owner, garbage, a locked iPad, a cloud configuration."""
+    events = asyncio.run(_failing_run(tmp_path))
+    failed = [e for e in events if e.type is EventType.JOB and e.state == JobState.FAILED.value]
+    assert len(failed) == 4, [(e.job, e.detail) for e in failed]
+    data = {str(tmp_path)}
+    for event in events:
+        for text in (event.detail, event.hint):
+            data |= _data_in(text)
+        data |= {event.job, event.serial, event.data.get("asset_tag", "")}
+    window.model.apply(events)
+    window.model.flush()
+    texts = window.visible_texts()
+    for row in range(window.model.rowCount()):
+        state = window.model.slot_state(row)
+        if state.job:
+            window.detail.show_state(state)
+            texts += list(widget_texts(window.detail))
+    shown = "\n".join(text for _name, text in texts)
+    for german in (
+        "Meldung des Tablets: Failure [INSTALL_FAILED_INSUFFICIENT_STORAGE]",
+        "Speicher auf dem Tablet freigeben",
+        "Geräteinhaber festlegen: das Tablet lehnt ab. Meldung des Tablets: java.lang",
+        "unerwartete Antwort des Geräts",
+        "wird wiederholt: global.auto_time setzen: unerwartete Antwort des Geräts",
+        "Versuch 2 in 0.0 s",
+        "wartet auf eine Person: Profil installieren: das iPad ist mit einem Code gesperrt",
+        "Cloud-Konfiguration",
+    ):
+        assert german in shown, (german, shown)
+    assert _english_in(texts, data) == []
+    # The check is worth something: the engine's own English is found in spite of the data.
+    english = [("detail", e.detail) for e in failed] + [("hint", e.hint) for e in failed]
+    assert {text for _n, text, _w in _english_in(english, data)} == {t for _n, t in english}
