@@ -27,7 +27,7 @@ from station.errors import InputError
 from station.jobs.engine import EngineSettings
 from station.jobs.events import EventBus, EventType, JobEvent
 from station.jobs.runner import Prepared, RunResult, prepare, provision
-from station.labels.android_qr import payload_for_plan
+from station.labels.android_qr import payload_for_blueprint
 from station.labels.cli import labels_for_run
 from station.labels.model import LabelData
 from station.secrets import SecretStore
@@ -40,8 +40,6 @@ from station.ui.backend import EngineControl
 
 DEMO_WINDOW_IPADS = 15
 DEMO_WINDOW_ANDROIDS = 15
-# Where tablets download the device-owner APK during setup (blueprints do not say).
-ANDROID_DOWNLOAD_URL_SETTING = "android.download_url"
 
 
 class DriverBackend:
@@ -186,7 +184,7 @@ class DriverBackend:
         return await asyncio.to_thread(self._labels, jobs)
 
     async def android_enrollment(self) -> Mapping[str, Any]:
-        """The loaded blueprint's provisioning payload; the APK address is a station setting."""
+        """The loaded blueprint's provisioning payload, from its [android.provisioning] table."""
         return await asyncio.to_thread(self._android_payload)
 
     async def sync_status(self) -> SyncStatus:
@@ -202,14 +200,7 @@ class DriverBackend:
                 f"blueprint {prepared.blueprint.name} has no [android] table",
                 hint="add an [android] table with device_owner and its APK",
             )
-        url = self.store.get_setting(ANDROID_DOWNLOAD_URL_SETTING)
-        if not url:
-            raise InputError(
-                "no download address for the device-owner app is set",
-                hint=f"set the station setting {ANDROID_DOWNLOAD_URL_SETTING} to the https "
-                "address where tablets download the device-owner APK",
-            )
-        return payload_for_plan(plan, url)
+        return payload_for_blueprint(plan, self.secrets)
 
     def _labels(self, jobs: Sequence[Mapping[str, Any]]) -> list[LabelData]:
         serials = {str(j["serial"]) for j in jobs if j.get("serial")}

@@ -23,6 +23,7 @@ import segno
 from station.artifacts.apk import read_apk
 from station.blueprint import AndroidPlan
 from station.errors import InputError
+from station.secrets import SecretStore
 
 _EXTRA = "android.app.extra.PROVISIONING_"
 ADMIN_COMPONENT_NAME = _EXTRA + "DEVICE_ADMIN_COMPONENT_NAME"
@@ -97,6 +98,7 @@ def provisioning_payload(
     admin_extras: Mapping[str, ExtraValue] | None = None,
     locale: str | None = None,
     time_zone: str | None = None,
+    use_mobile_data: bool = False,
     signature_checksum: bool = False,
 ) -> dict[str, Any]:
     """The provisioning JSON object for ``component`` from the APK at ``apk_path``.
@@ -165,6 +167,8 @@ def provisioning_payload(
         payload[LOCALE] = locale
     if time_zone:
         payload[TIME_ZONE] = time_zone
+    if use_mobile_data:
+        payload[USE_MOBILE_DATA] = True
     if admin_extras:
         payload[ADMIN_EXTRAS_BUNDLE] = _check_extras(admin_extras, "admin extras")
     return payload
@@ -182,6 +186,40 @@ def payload_for_plan(plan: AndroidPlan, download_url: str, **options: Any) -> di
         if app.info.package == package:
             return provisioning_payload(plan.device_owner, app.path, download_url, **options)
     raise InputError(f"the device-owner app {package} is not among android.apps")
+
+
+def payload_for_blueprint(plan: AndroidPlan, secrets: SecretStore) -> dict[str, Any]:
+    """The payload from the blueprint's ``[android.provisioning]`` table.
+
+    The Wi-Fi password is read from the station's secret store here, at the last moment: it
+    goes into the QR and nowhere else (not the records, not the log).
+
+    Raises:
+        InputError: no such table, or its secret is not stored (SecretError says how to).
+    """
+    setup = plan.provisioning
+    if setup is None:
+        raise InputError(
+            "the blueprint has no [android.provisioning] table",
+            hint='add [android.provisioning] with download_url = "https://.../agent.apk", the '
+            "address tablets download the device-owner app from (see docs/blueprints.md)",
+        )
+    password = secrets.get(setup.wifi_password_secret) if setup.wifi_password_secret else None
+    return payload_for_plan(
+        plan,
+        setup.download_url,
+        wifi_ssid=setup.wifi_ssid,
+        wifi_security=setup.wifi_security,
+        wifi_password=password,
+        wifi_hidden=setup.wifi_hidden,
+        skip_encryption=setup.skip_encryption,
+        leave_all_system_apps_enabled=setup.leave_all_system_apps_enabled,
+        admin_extras=setup.admin_extras,
+        locale=setup.locale,
+        time_zone=setup.time_zone,
+        use_mobile_data=setup.use_mobile_data,
+        signature_checksum=setup.signature_checksum,
+    )
 
 
 def provisioning_json(payload: Mapping[str, Any]) -> str:

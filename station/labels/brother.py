@@ -1,4 +1,10 @@
-"""Brother QL printers: raster instructions (brother-ql-next), sent over the network or USB."""
+"""Brother QL printers: raster instructions (brother-ql-next), sent over the network or USB.
+
+Over USB the printer is found here with pyusb (so a virtual cart's backend can stand in for
+libusb), its status block is read first with brother_ql's own status request (a wrong roll
+or an open cover is refused before anything prints), then brother_ql's pyusb backend sends
+the raster and reads the printer's answers.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +15,17 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from brother_ql.backends.helpers import send  # type: ignore[import-untyped]
+import usb.core
+import usb.util
+from brother_ql.backends.helpers import send, status  # type: ignore[import-untyped]
 from brother_ql.conversion import convert  # type: ignore[import-untyped]
 from brother_ql.exceptions import BrotherQLError  # type: ignore[import-untyped]
+from brother_ql.labels import FormFactor, LabelsManager  # type: ignore[import-untyped]
 from brother_ql.raster import BrotherQLRaster  # type: ignore[import-untyped]
 
 from station.errors import InputError, PrinterError
 from station.labels.model import LabelData, LabelSize, render_label_image
+from station.labels.queue import PartlyPrinted
 
 log = logging.getLogger("station.labels.brother")
 
@@ -30,6 +40,25 @@ USB_HINT = (
     "Switch the printer on, check its USB cable and turn Editor Lite off; the labels are kept "
     "and will be printed with Retry"
 )
+MEDIA_HINT = (
+    "Load the {need} roll, or choose the label size that is loaded; the labels are kept and "
+    "will be printed with Retry"
+)
+PRINTER_HINT = "Check the tape and the cover; the labels are kept and will be printed with Retry"
+PRINTER_CLASS = 7
+MASS_STORAGE_CLASS = 8  # a QL-8xx with Editor Lite on
+# brother_ql's words for the status block's error bits, as a person at the printer reads them.
+ERROR_WORDS: Mapping[str, str] = {
+    "No media when printing": "no tape or labels are loaded",
+    "End of media (die-cut size only)": "the label roll is used up",
+    "Tape cutter jam": "the cutter is jammed",
+    "Printer turned off": "it is switched off",
+    "Replace media error": "the loaded roll is not the one the labels are made for",
+    "Transmission / Communication error": "it did not understand the data it received",
+    "Cover opened while printing (Except QL-500)": "the cover is open",
+    "Media cannot be fed (also when the media end is detected)": "the tape is used up or stuck",
+    "System error": "it has a system error (switch it off and on)",
+}
 
 
 @dataclass(frozen=True)
@@ -114,42 +143,187 @@ def _probe(identifier: str, timeout: float) -> None:
         ) from exc
 
 
+def _parse_usb(identifier: str) -> tuple[int, int, str]:
+    """``usb://0x04f9:0x209d``, with ``/SERIAL`` or brother_ql's ``_SERIAL`` after it."""
+    text = identifier.removeprefix("usb://")
+    ids, _, serial = text.partition("/")
+    if not serial and "_" in ids:
+        ids, _, serial = ids.partition("_")
+    vendor, _, product = ids.partition(":")
+    try:
+        return int(vendor, 16), int(product, 16), serial
+    except ValueError:
+        raise InputError(
+            f"Brother USB address {identifier!r} is not usb://VENDOR:PRODUCT[/SERIAL]",
+            hint="for example usb://0x04f9:0x209d (QL-820NWB) or usb://0x04f9:0x2042 (QL-700)",
+        ) from None
+
+
+def _describe(dev: Any) -> str:
+    try:
+        serial = usb.util.get_string(dev, dev.iSerialNumber) if dev.iSerialNumber else ""
+    except (usb.core.USBError, ValueError):
+        serial = ""
+    name = f"usb://0x{dev.idVendor:04x}:0x{dev.idProduct:04x}"
+    return f"{name}/{serial}" if serial else name
+
+
+def _has_interface(dev: Any, klass: int) -> bool:
+    return any(intf.bInterfaceClass == klass for cfg in dev for intf in cfg)
+
+
+def _has_printer_interface(dev: Any) -> bool:
+    return _has_interface(dev, PRINTER_CLASS)
+
+
+def find_usb_printer(identifier: str, usb_backend: Any = None) -> Any:
+    """The pyusb device of a Brother printer at ``usb://VENDOR:PRODUCT[/SERIAL]``.
+
+    ``usb_backend``: pyusb's backend (None: libusb; a virtual cart passes its own).
+
+    Raises:
+        PrinterError: not on the bus (which Brother devices are, if any), or USB unusable.
+    """
+    vendor, product, serial = _parse_usb(identifier)
+    try:
+        found = list(usb.core.find(find_all=True, idVendor=vendor, backend=usb_backend))
+        matches = [d for d in found if d.idProduct == product and _has_printer_interface(d)]
+        if serial:
+            matches = [d for d in matches if _describe(d).endswith("/" + serial)]
+    except usb.core.NoBackendError as exc:
+        raise PrinterError(
+            identifier,
+            "USB cannot be used: libusb is not installed",
+            hint="install libusb (Debian: apt install libusb-1.0-0), or connect the printer "
+            "over the network",
+        ) from exc
+    except usb.core.USBError as exc:
+        raise PrinterError(
+            identifier, f"the USB bus cannot be read ({exc})", hint=USB_HINT
+        ) from exc
+    if matches:
+        return matches[0]
+    printers = [_describe(d) for d in found if _has_printer_interface(d)]
+    storage = [d for d in found if _has_interface(d, MASS_STORAGE_CLASS)]
+    if storage and not printers:
+        problem = "is in Editor Lite mode (it shows up as a USB drive, not as a printer)"
+        hint = "Hold the Editor Lite button until its light goes out, then press Retry"
+        raise PrinterError(identifier, problem, hint=hint)
+    problem = "is not connected by USB"
+    if printers:
+        problem += " (connected: " + ", ".join(printers) + ")"
+    raise PrinterError(identifier, problem, hint=USB_HINT)
+
+
+def _errors_text(errors: Sequence[str]) -> str:
+    return ", ".join(ERROR_WORDS.get(e, e) for e in errors) or "an unknown error"
+
+
+def _roll_text(width: int, length: int) -> str:
+    if not width:
+        return "no roll"
+    return f"{width} x {length} mm die-cut labels" if length else f"{width} mm endless tape"
+
+
+def check_printer_state(state: Mapping[str, Any], label: str, identifier: str) -> None:
+    """Refuse to print when the status block shows an error or a roll the labels do not fit.
+
+    Raises:
+        PrinterError: naming what the printer reports, or what is loaded and what is needed.
+    """
+    spec = LabelsManager()[brother_label(label).name]
+    width, length = spec.tape_size
+    need = _roll_text(width, length if spec.form_factor != FormFactor.ENDLESS else 0)
+    errors = list(state.get("errors") or [])
+    if state.get("media_type") == "No media" or not state.get("media_width"):
+        raise PrinterError(
+            identifier, "has no tape or labels loaded", hint=MEDIA_HINT.format(need=need)
+        )
+    if errors:
+        raise PrinterError(identifier, "reports: " + _errors_text(errors), hint=PRINTER_HINT)
+    loaded_width = int(state.get("media_width") or 0)
+    loaded_length = int(state.get("media_length") or 0)
+    die_cut = state.get("media_type") == "Die-cut labels"
+    wanted_die_cut = spec.form_factor != FormFactor.ENDLESS
+    if (
+        loaded_width != width
+        or die_cut != wanted_die_cut
+        or (wanted_die_cut and loaded_length != length)
+    ):
+        loaded = _roll_text(loaded_width, loaded_length if die_cut else 0)
+        raise PrinterError(
+            identifier,
+            f"has {loaded} loaded, but the labels are laid out for {need}",
+            hint=MEDIA_HINT.format(need=need),
+        )
+
+
+def _resolve(
+    identifier: str, backend: str | None, timeout: float, usb_backend: Any
+) -> tuple[str, Any, str]:
+    """(brother_ql backend, what it opens, identifier for messages), the printer looked up."""
+    chosen = _backend_for(identifier, backend)
+    if chosen == "network":
+        _probe(identifier, timeout)
+        if "://" not in identifier:
+            identifier = "tcp://" + identifier
+        return chosen, identifier, identifier
+    if chosen == "pyusb":
+        return chosen, find_usb_printer(identifier, usb_backend), identifier
+    return chosen, identifier, identifier
+
+
+def _hint(chosen: str) -> str:
+    return UNREACHABLE_HINT if chosen == "network" else USB_HINT
+
+
+def _check_roll(target: Any, chosen: str, model: str, label: str, identifier: str) -> None:
+    """brother_ql's status request: the printer's errors and roll, before anything prints."""
+    try:
+        state, _raw = status(model, target, backend_identifier=chosen)
+    except BrotherQLError as exc:  # "Received no data." after ten seconds of asking
+        raise PrinterError(
+            identifier, "did not answer the status request", hint=_hint(chosen)
+        ) from exc
+    except (OSError, ValueError) as exc:
+        raise PrinterError(identifier, str(exc) or type(exc).__name__, hint=_hint(chosen)) from exc
+    check_printer_state(state, label, identifier)
+
+
+def _send(instructions: bytes, target: Any, chosen: str, identifier: str) -> dict[str, Any]:
+    try:
+        result: dict[str, Any] = send(instructions, target, backend_identifier=chosen)
+    except (OSError, ValueError, BrotherQLError) as exc:
+        # pyusb says "Device not found" with a ValueError; usb.core.USBError is an OSError.
+        raise PrinterError(identifier, str(exc) or type(exc).__name__, hint=_hint(chosen)) from exc
+    if result.get("outcome") == "error":
+        errors = (result.get("printer_state") or {}).get("errors") or []
+        raise PrinterError(identifier, "reported " + _errors_text(errors), hint=PRINTER_HINT)
+    log.info("sent %d bytes to %s (%s)", len(instructions), identifier, result.get("outcome"))
+    return result
+
+
 def send_brother(
     instructions: bytes,
     printer_identifier: str,
     backend: str | None = None,
     *,
     timeout: float = 10.0,
+    label: str | None = None,
+    model: str = DEFAULT_MODEL,
+    usb_backend: Any = None,
 ) -> dict[str, Any]:
     """Send raster instructions; return brother_ql's status dict, or raise PrinterError.
 
-    ``printer_identifier``: ``tcp://192.0.2.5:9100`` (network), ``usb://0x04f9:0x209b``
-    (pyusb) or ``file:///dev/usb/lp0`` (linux_kernel).
+    ``printer_identifier``: ``tcp://192.0.2.5:9100`` (network), ``usb://0x04f9:0x209d``
+    (pyusb) or ``file:///dev/usb/lp0`` (linux_kernel). Over pyusb, with ``label`` the
+    printer's status is read first and a roll that does not fit the labels is refused;
+    ``usb_backend`` is pyusb's backend (None: libusb).
     """
-    chosen = _backend_for(printer_identifier, backend)
-    if chosen == "network":
-        _probe(printer_identifier, timeout)
-        if "://" not in printer_identifier:
-            printer_identifier = "tcp://" + printer_identifier
-    hint = UNREACHABLE_HINT if chosen == "network" else USB_HINT
-    try:
-        status: dict[str, Any] = send(
-            instructions, printer_identifier, backend_identifier=chosen, blocking=True
-        )
-    except (OSError, ValueError, BrotherQLError) as exc:
-        # pyusb says "Device not found" with a ValueError; usb.core.USBError is an OSError.
-        raise PrinterError(printer_identifier, str(exc) or type(exc).__name__, hint=hint) from exc
-    if status.get("outcome") == "error":
-        errors = (status.get("printer_state") or {}).get("errors") or ["unknown error"]
-        raise PrinterError(
-            printer_identifier,
-            "reported " + ", ".join(errors),
-            hint="Check the tape and the cover; the labels are kept and will be printed with Retry",
-        )
-    log.info(
-        "sent %d bytes to %s (%s)", len(instructions), printer_identifier, status.get("outcome")
-    )
-    return status
+    chosen, target, identifier = _resolve(printer_identifier, backend, timeout, usb_backend)
+    if chosen == "pyusb" and label is not None:
+        _check_roll(target, chosen, model, label, identifier)
+    return _send(instructions, target, chosen, identifier)
 
 
 @dataclass(frozen=True)
@@ -161,11 +335,38 @@ class BrotherPrinter:
     model: str = DEFAULT_MODEL
     backend: str | None = None
     timeout: float = 10.0
+    usb_backend: Any = None  # pyusb's backend for usb:// printers (None: libusb)
 
     @property
     def name(self) -> str:
         return self.identifier
 
     def print_labels(self, labels: Sequence[LabelData]) -> None:
-        data = brother_instructions(labels, self.label, model=self.model)
-        send_brother(data, self.identifier, self.backend, timeout=self.timeout)
+        """Print ``labels``; over USB one at a time, each confirmed by the printer.
+
+        brother_ql stops listening once the first page of a job is printed, so a roll that
+        runs out on label 17 of 30 would go unnoticed in one job. One job per label hears it,
+        and :class:`PartlyPrinted` tells the queue which labels still need printing.
+        """
+        chosen, target, identifier = _resolve(
+            self.identifier, self.backend, self.timeout, self.usb_backend
+        )
+        if chosen == "network":  # no answers come back over the network: one job
+            data = brother_instructions(labels, self.label, model=self.model)
+            _send(data, target, chosen, identifier)
+            return
+        if chosen == "pyusb":
+            _check_roll(target, chosen, self.model, self.label, identifier)
+        for done, label in enumerate(labels):
+            data = brother_instructions([label], self.label, model=self.model)
+            try:
+                _send(data, target, chosen, identifier)
+            except PrinterError as exc:
+                if not done:
+                    raise
+                raise PartlyPrinted(
+                    identifier,
+                    f"{exc.problem} after {done} of {len(labels)} labels",
+                    printed=done,
+                    hint=exc.hint,
+                ) from exc

@@ -19,8 +19,17 @@ from station.labels.model import LabelData
 log = logging.getLogger("station.labels.queue")
 
 
+class PartlyPrinted(PrinterError):
+    """The printer stopped after the first ``printed`` labels; only the rest stay queued."""
+
+    def __init__(self, printer: str, problem: str, *, printed: int, hint: str = "") -> None:
+        super().__init__(printer, problem, hint=hint)
+        self.printed = printed
+
+
 class Printer(Protocol):
-    """Anything that prints labels now or raises :class:`PrinterError`."""
+    """Anything that prints labels now or raises :class:`PrinterError`
+    (:class:`PartlyPrinted` when some of them came out)."""
 
     @property
     def name(self) -> str: ...
@@ -115,11 +124,13 @@ class PrintQueue:
         try:
             self.printer.print_labels(job.labels)
         except PrinterError as exc:
+            # Labels that came out are not printed again on Retry.
+            done = exc.printed if isinstance(exc, PartlyPrinted) else 0
             failed = PrintJob(
                 job.id,
                 job.created,
                 job.printer,
-                job.labels,
+                job.labels[done:],
                 job.attempts + 1,
                 str(exc),
             )

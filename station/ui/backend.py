@@ -110,7 +110,7 @@ class StationBackend(Protocol):
         """The Android provisioning payload of the loaded blueprint's device owner.
 
         Raises ``station.errors.StationError`` naming what the technician must set (no Android
-        plan, no device owner, no download address for its APK).
+        plan, no device owner, no [android.provisioning] table, its Wi-Fi secret not stored).
         """
         ...
 

@@ -10,13 +10,14 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from station.app import ANDROID_DOWNLOAD_URL_SETTING, DriverBackend
+from station.app import DriverBackend
 from station.commands import demo_blueprint, demo_secrets
 from station.errors import InputError
 from station.labels.android_qr import (
     ADMIN_COMPONENT_NAME,
     PACKAGE_CHECKSUM,
     PACKAGE_DOWNLOAD_LOCATION,
+    WIFI_PASSWORD,
     package_checksum,
     provisioning_json,
     provisioning_qr_png,
@@ -35,22 +36,18 @@ async def station(tmp_path: Path) -> AsyncIterator[DriverBackend]:
         await backend.close()
 
 
-async def test_android_qr_needs_a_blueprint_and_a_download_address(
+async def test_android_qr_needs_a_blueprint_and_comes_from_its_provisioning_table(
     station: DriverBackend, tmp_path: Path
 ) -> None:
     with pytest.raises(InputError, match="no blueprint is loaded"):
         await station.android_enrollment()
     blueprint = await station.load_blueprint(station.paths[0])
-    with pytest.raises(InputError, match="no download address") as caught:
-        await station.android_enrollment()
-    assert ANDROID_DOWNLOAD_URL_SETTING in (caught.value.hint or "")
-
-    url = "https://mdm.schule.example/mdm-agent.apk"
-    station.store.set_setting(ANDROID_DOWNLOAD_URL_SETTING, url)
     payload = await station.android_enrollment()
     assert blueprint.android is not None
+    assert blueprint.android.provisioning is not None
     assert payload[ADMIN_COMPONENT_NAME] == blueprint.android.device_owner
-    assert payload[PACKAGE_DOWNLOAD_LOCATION] == url
+    assert payload[PACKAGE_DOWNLOAD_LOCATION] == blueprint.android.provisioning.download_url
+    assert payload[WIFI_PASSWORD] == station.secrets.get("wlan-schule")
     apk = next(a.path for a in blueprint.android.apps if a.path.name == "mdm-agent.apk")
     assert payload[PACKAGE_CHECKSUM] == package_checksum(apk)
     png = tmp_path / "qr.png"

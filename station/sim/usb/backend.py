@@ -4,8 +4,11 @@ The cart rewrites the snapshot on every plug and unplug; this backend re-reads i
 enumeration, so a USB scan in any process (the station's slot mapper, ``lsusb``-like tools)
 sees the same bus a Linux host would: the xHCI root hub, one hub per root port and the
 tablets on the hub ports, with their descriptors and string descriptors. Only standard
-control requests are answered; bulk transfers fail the way they do on a real host where
-usbmuxd and the adb server already hold the interfaces.
+control requests are answered; bulk transfers to the tablets fail the way they do on a real
+host where usbmuxd and the adb server already hold the interfaces. A device that has a
+:class:`UsbFunction` behind its port (the emulated label printer, ``printer.py``) takes bulk
+transfers: OUT data goes to the function, IN reads return what it has to say. The functions
+live in the process that built the backend.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ import errno
 import json
 import logging
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import usb.backend
 import usb.core
@@ -31,9 +35,11 @@ LIBUSB_ERROR_IO = -1
 LIBUSB_ERROR_INVALID_PARAM = -2
 LIBUSB_ERROR_NO_DEVICE = -4
 LIBUSB_ERROR_BUSY = -6
+LIBUSB_ERROR_OVERFLOW = -8
 LIBUSB_ERROR_PIPE = -9
 LIBUSB_ERROR_NOT_SUPPORTED = -12
 
+SPEED_FULL = 2
 SPEED_HIGH = 3
 LANGID_EN_US = 0x0409
 
@@ -57,6 +63,20 @@ _INTERFACE_NAMES = {
     (0x06, 0x01, 0x01): "MTP",
     (0x09, 0x00, 0x00): "",
 }
+
+PRINTER_CLASS = 0x07  # Linux binds usblp to these interfaces until someone detaches it
+
+
+class UsbFunction(Protocol):
+    """The logic behind an emulated device's bulk endpoints."""
+
+    def bulk_out(self, endpoint: int, data: bytes) -> int:
+        """Take an OUT transfer; return how many bytes were taken."""
+        ...
+
+    def bulk_in(self, endpoint: int, size: int) -> bytes:
+        """Answer an IN transfer with at most ``size`` bytes (b"": a zero-length packet)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -209,6 +229,18 @@ class SimUsbDevice:
     def key(self) -> tuple[int, int]:
         return (self.desc.bus, self.desc.address)
 
+    @property
+    def port_path(self) -> str:
+        """``1-2.16``: bus, root port, hub port (the root hub is ``1-0``)."""
+        ports = self.desc.port_numbers or (0,)
+        return f"{self.desc.bus}-{'.'.join(str(p) for p in ports)}"
+
+    def interface(self, number: int) -> InterfaceDesc | None:
+        for intf in self.config.interfaces:
+            if intf.bInterfaceNumber == number:
+                return intf
+        return None
+
 
 @dataclass
 class _Handle:
@@ -217,13 +249,19 @@ class _Handle:
     claimed: set[int] = field(default_factory=set)
 
 
-def _endpoints_for(klass: tuple[int, int, int], number: int) -> tuple[EndpointDesc, ...]:
+def _endpoints_for(
+    klass: tuple[int, int, int], number: int, speed: int = SPEED_HIGH
+) -> tuple[EndpointDesc, ...]:
     """Bulk in/out for data interfaces, plus an interrupt-in for MTP events and hubs."""
     if klass[0] == 0x09:
         return (EndpointDesc(0x81, 0x03, 1, 12),)
+    packet = 512 if speed >= SPEED_HIGH else 64  # bulk packets: 512 bytes at high speed only
+    if klass[0] == PRINTER_CLASS:
+        # Brother's QL printers: bulk IN 0x81 and bulk OUT 0x02.
+        return (EndpointDesc(0x81, 0x02, packet, 0), EndpointDesc(0x02, 0x02, packet, 0))
     eps: tuple[EndpointDesc, ...] = (
-        EndpointDesc(0x80 | (2 * number + 1), 0x02, 512, 0),
-        EndpointDesc(2 * number + 1, 0x02, 512, 0),
+        EndpointDesc(0x80 | (2 * number + 1), 0x02, packet, 0),
+        EndpointDesc(2 * number + 1, 0x02, packet, 0),
     )
     if klass == (0x06, 0x01, 0x01):
         eps += (EndpointDesc(0x80 | (2 * number + 2), 0x03, 28, 6),)
@@ -245,6 +283,7 @@ def _build(
     serial: str,
     interfaces: list[tuple[int, int, int]],
     parent_address: int | None,
+    speed: int = SPEED_HIGH,
 ) -> SimUsbDevice:
     strings = [manufacturer, product_name]
     if serial:
@@ -260,7 +299,7 @@ def _build(
         if name:
             strings.append(name)
             i_name = len(strings)
-        intfs.append(InterfaceDesc(number, *klass, i_name, _endpoints_for(klass, number)))
+        intfs.append(InterfaceDesc(number, *klass, i_name, _endpoints_for(klass, number, speed)))
         if klass in _DAEMON_INTERFACES:
             daemon.add(number)
     desc = DeviceDesc(
@@ -275,6 +314,8 @@ def _build(
         port_numbers=port_numbers,
         iSerialNumber=i_serial,
         bDeviceProtocol=1 if device_class == 0x09 else 0,
+        bMaxPacketSize0=64 if speed >= SPEED_FULL else 8,
+        speed=speed,
     )
     return SimUsbDevice(
         desc, ConfigDesc(tuple(intfs)), tuple(strings), parent_address, frozenset(daemon)
@@ -339,6 +380,7 @@ def devices_from_snapshot(snapshot: dict[str, Any]) -> list[SimUsbDevice]:
                 serial=str(desc["serial_number"]),
                 interfaces=[(int(a), int(b), int(c)) for a, b, c in desc["interfaces"]],
                 parent_address=int(port["root_port"]) + 1,
+                speed=int(desc.get("speed", SPEED_HIGH)),
             )
         )
     return out
@@ -359,11 +401,21 @@ def _stall() -> usb.core.USBError:
 
 
 class SimUsbBackend(usb.backend.IBackend):  # type: ignore[misc]  # pyusb is untyped
-    """pyusb's backend interface over a ``usb.json`` snapshot file."""
+    """pyusb's backend interface over a ``usb.json`` snapshot file.
 
-    def __init__(self, snapshot_path: Path) -> None:
+    Args:
+        snapshot_path: the cart's ``usb.json``.
+        functions: by port path (``1-2.16``), the logic behind a device's bulk endpoints.
+    """
+
+    def __init__(
+        self, snapshot_path: Path, functions: Mapping[str, UsbFunction] | None = None
+    ) -> None:
         super().__init__()
         self.snapshot_path = Path(snapshot_path)
+        self.functions = dict(functions or {})
+        # (bus, address, interface) whose kernel driver (usblp) was detached.
+        self._detached: set[tuple[int, int, int]] = set()
 
     def _read(self) -> list[SimUsbDevice]:
         try:
@@ -444,8 +496,10 @@ class SimUsbBackend(usb.backend.IBackend):  # type: ignore[misc]  # pyusb is unt
     def claim_interface(self, dev_handle: _Handle, intf: int) -> None:
         if not self._present(dev_handle.device):
             raise _no_device()
-        if intf in dev_handle.device.daemon_interfaces:
-            # usbmuxd / the adb server hold these on a real station.
+        if intf in dev_handle.device.daemon_interfaces or self._usblp_bound(
+            dev_handle.device, intf
+        ):
+            # usbmuxd / the adb server / the kernel's usblp hold these on a real station.
             raise _usb_error("Resource busy", LIBUSB_ERROR_BUSY, errno.EBUSY)
         dev_handle.claimed.add(intf)
 
@@ -457,7 +511,54 @@ class SimUsbBackend(usb.backend.IBackend):  # type: ignore[misc]  # pyusb is unt
             raise _no_device()
         raise _usb_error("Input/Output Error", LIBUSB_ERROR_IO, errno.EIO)
 
-    bulk_write = bulk_read = intr_write = intr_read = iso_write = iso_read = _no_transfer
+    intr_write = intr_read = iso_write = iso_read = _no_transfer
+
+    def _function(self, dev_handle: _Handle, ep: int, intf: int) -> UsbFunction:
+        """The function behind endpoint ``ep``, after the checks libusb's transfer makes."""
+        dev = dev_handle.device
+        if not self._present(dev):
+            raise _no_device()
+        function = self.functions.get(dev.port_path)
+        interface = dev.interface(intf)
+        if function is None or interface is None:
+            raise _usb_error("Input/Output Error", LIBUSB_ERROR_IO, errno.EIO)
+        if intf not in dev_handle.claimed:
+            # libusb lets an unclaimed transfer through; Linux refuses it.
+            raise _usb_error("Resource busy", LIBUSB_ERROR_BUSY, errno.EBUSY)
+        if not any(e.bEndpointAddress == ep for e in interface.endpoints):
+            raise _usb_error("Entity not found", -5, errno.ENOENT)
+        return function
+
+    def bulk_write(
+        self, dev_handle: _Handle, ep: int, intf: int, data: array.array[int], timeout: int
+    ) -> int:
+        function = self._function(dev_handle, ep, intf)
+        if ep & 0x80:
+            raise _usb_error("Invalid parameter", LIBUSB_ERROR_INVALID_PARAM, errno.EINVAL)
+        return function.bulk_out(ep, data.tobytes())
+
+    def bulk_read(
+        self, dev_handle: _Handle, ep: int, intf: int, buff: array.array[int], timeout: int
+    ) -> int:
+        function = self._function(dev_handle, ep, intf)
+        if not ep & 0x80:
+            raise _usb_error("Invalid parameter", LIBUSB_ERROR_INVALID_PARAM, errno.EINVAL)
+        size = len(buff) * buff.itemsize
+        data = function.bulk_in(ep, size)
+        if len(data) > size:
+            # The device sent more than the host asked for: libusb drops it and says so.
+            raise _usb_error("Overflow", LIBUSB_ERROR_OVERFLOW, errno.EOVERFLOW)
+        for i, byte in enumerate(data):
+            buff[i] = byte
+        return len(data)
+
+    def _usblp_bound(self, dev: SimUsbDevice, intf: int) -> bool:
+        interface = dev.interface(intf)
+        return (
+            interface is not None
+            and interface.bInterfaceClass == PRINTER_CLASS
+            and (dev.desc.bus, dev.desc.address, intf) not in self._detached
+        )
 
     def ctrl_transfer(
         self,
@@ -516,17 +617,27 @@ class SimUsbBackend(usb.backend.IBackend):  # type: ignore[misc]  # pyusb is unt
             raise _no_device()
 
     def is_kernel_driver_active(self, dev_handle: _Handle, intf: int) -> bool:
-        # Linux binds "hub" to hubs; the tablets' interfaces are held by user-space daemons.
-        return dev_handle.device.desc.bDeviceClass == 0x09
+        # Linux binds "hub" to hubs and usblp to printers; the tablets' interfaces are held by
+        # user-space daemons.
+        dev = dev_handle.device
+        return dev.desc.bDeviceClass == 0x09 or self._usblp_bound(dev, intf)
 
     def detach_kernel_driver(self, dev_handle: _Handle, intf: int) -> None:
-        if dev_handle.device.desc.bDeviceClass != 0x09:
+        dev = dev_handle.device
+        if self._usblp_bound(dev, intf):
+            self._detached.add((dev.desc.bus, dev.desc.address, intf))
+        elif dev.desc.bDeviceClass != 0x09:
             raise _usb_error("Entity not found", -5, errno.ENOENT)
 
     def attach_kernel_driver(self, dev_handle: _Handle, intf: int) -> None:
-        return None
+        dev = dev_handle.device
+        if intf in dev_handle.claimed:
+            raise _usb_error("Resource busy", LIBUSB_ERROR_BUSY, errno.EBUSY)
+        self._detached.discard((dev.desc.bus, dev.desc.address, intf))
 
 
-def get_backend(snapshot_path: Path) -> SimUsbBackend:
+def get_backend(
+    snapshot_path: Path, functions: Mapping[str, UsbFunction] | None = None
+) -> SimUsbBackend:
     """The backend to pass as ``usb.core.find(..., backend=...)`` for a cart's ``usb.json``."""
-    return SimUsbBackend(snapshot_path)
+    return SimUsbBackend(snapshot_path, functions)

@@ -31,6 +31,7 @@ class UsbDescriptor:
     # Interfaces as (class, subclass, protocol): Apple usbmux is (0xFF, 0xFE, 0x02),
     # adb is (0xFF, 0x42, 0x01), MTP is (0x06, 0x01, 0x01).
     interfaces: tuple[tuple[int, int, int], ...] = ()
+    speed: int = 3  # libusb's numbering: 2 full speed (12 Mbit/s), 3 high speed (480 Mbit/s)
 
 
 @dataclass(frozen=True)
