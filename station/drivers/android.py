@@ -63,6 +63,9 @@ _NAMESPACES = ("global", "secure", "system")
 _SETTING_KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _PROGRESS_STEP = 0.01
 _SYNC_CHUNK = 64 * 1024  # adbd's largest sync DATA message
+_STREAM_BLOCK = 256 * 1024  # bytes per read and send of a streamed install
+_INSTALL_FLAGS = ("-r", "-t")  # replace an installed version; allow test-only APKs
+_NO_STORAGE = "INSTALL_FAILED_INSUFFICIENT_STORAGE"
 _NO_SPACE = ("no space left", "enospc", "not enough space")
 STORAGE_HINT = "Free space on the tablet or factory-reset it"
 
@@ -154,6 +157,59 @@ def _owner_hint(text: str) -> str:
     if "already set" in text or "already provisioned" in text:
         return "Factory-reset the tablet to change its device owner"
     return "Check the device-owner app and the tablet's state"
+
+
+def _regular_file_size(path: Path) -> int | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size if stat.S_ISREG(st.st_mode) else None
+
+
+def _send_file(
+    sock: socket.socket, path: Path, size: int, report: Callable[[float], None] | None
+) -> None:
+    """``size`` bytes of ``path`` on ``sock`` through one reused buffer, reporting each 1 %.
+
+    Read and send as ``adb install`` does: the receiving end (the adb server, or the virtual
+    cart) gets freshly written data; ``sendfile`` measured no faster here, and on Windows
+    Python falls back to 8 KiB sends for it.
+    """
+    block = max(_SYNC_CHUNK, min(_STREAM_BLOCK, size // 100))  # small apps: several reports
+    buffer = memoryview(bytearray(block))
+    sent, reported = 0, 0.0
+    with path.open("rb", buffering=0) as source:
+        while sent < size:
+            n = source.readinto(buffer[: min(block, size - sent)])
+            if not n:
+                raise InputError(f"{path}: the app file got shorter while it was sent")
+            sock.sendall(buffer[:n])
+            sent += n
+            fraction = sent / size
+            if report is not None and (fraction - reported >= _PROGRESS_STEP or sent == size):
+                reported = fraction
+                report(fraction)
+
+
+def _close_at_once(conn: Any) -> None:
+    """Close a connection whose answer is read (or no longer wanted).
+
+    WORKAROUND: adbutils 2.12's ``AdbConnection.close`` sleeps 10 ms after shutting down
+    its side, twice per install here; the server has nothing more to say on these.
+    """
+    with contextlib.suppress(AdbError):  # AdbError: adbutils already closed it
+        conn.conn.close()
+
+
+def _install_refused(handle: str, action: str, output: str) -> DeviceRefused:
+    """The package manager's refusal, with a storage hint when it ran out of room."""
+    text = _refusal_text(output)
+    if _NO_STORAGE in text:
+        return DeviceRefused(
+            f"{action}: not enough storage on the tablet ({text})", device=handle, hint=STORAGE_HINT
+        )
+    return DeviceRefused(f"{action}: {text}", device=handle)
 
 
 class _ProgressReader:
@@ -470,29 +526,128 @@ class AdbAndroidDriver:
         return int(info.size)
 
     async def install_app(
-        self, handle: str, path: Path, progress: ProgressCallback | None = None
+        self,
+        handle: str,
+        path: Path,
+        progress: ProgressCallback | None = None,
+        *,
+        uploaded: Callable[[], None] | None = None,
     ) -> None:
-        """Push the APK with progress, then ``pm install -r -t`` it; failures keep the text."""
-        if not await asyncio.to_thread(path.is_file):
+        """Stream the APK into ``cmd package install -S``, as ``adb install`` does.
+
+        A tablet without ``cmd`` (before Android 7) gets it pushed and ``pm install``-ed.
+        ``uploaded`` runs on the loop once the last byte is out, before the tablet's answer.
+        """
+        size = await asyncio.to_thread(_regular_file_size, path)
+        if size is None:
             raise InputError(f"{path}: no such app file")
+        action = f"install {path.name}"
+        loop = asyncio.get_running_loop()
+
+        def sent_all() -> None:  # in the worker thread
+            loop.call_soon_threadsafe(on_uploaded)
+
+        def on_uploaded() -> None:
+            if uploaded is not None:
+                uploaded()
+            if progress is not None:
+                progress(Progress(0.8, f"Installing {path.name}"))
+
+        report = self._reporter(progress, 0.0, 0.8, f"Copying {path.name}")
+        output = await self._run(
+            handle, action, self._stream_install_blocking, handle, path, size, report, sent_all
+        )
+        await asyncio.sleep(0)  # the worker's last call_soon_threadsafe calls run first
+        if output is None:
+            output = await self._install_pushed(handle, path, progress, uploaded, action)
+        if "Success" not in output:
+            raise _install_refused(handle, action, output)
+        if progress is not None:
+            progress(Progress(1.0, f"Installed {path.name}"))
+
+    def _stream_install_blocking(
+        self,
+        handle: str,
+        path: Path,
+        size: int,
+        report: Callable[[float], None] | None,
+        sent_all: Callable[[], None],
+    ) -> str | None:
+        """One ``exec:cmd package install -S`` stream: the APK out, the tablet's answer back.
+
+        None when the tablet has no ``cmd``. The features are asked by the transport id of
+        this stream, not by handle (adb parses ``host-serial:`` badly for ``usb:`` handles,
+        see ``_shell_blocking``). When adbd hangs up before it took every byte (it refused
+        the session), its answer is returned and ``sent_all`` is not called.
+        """
+        conn = self._client.make_connection(timeout=None)
+        try:
+            conn.send_command(f"host:tport:serial:{handle}")
+            conn.check_okay()
+            raw = conn.read(8)
+            if len(raw) != 8:
+                raise AdbError("connection closed before the transport id")
+            if "cmd" not in self._features_blocking(struct.unpack("<Q", raw)[0]):
+                return None
+            conn.send_command(f"exec:cmd package install {' '.join(_INSTALL_FLAGS)} -S {size}")
+            conn.check_okay()
+            try:
+                _send_file(conn.conn, path, size, report)
+            except TimeoutError:
+                raise
+            except OSError as exc:
+                log.debug("%s: install stream cut short (%s); reading adbd's answer", handle, exc)
+                with contextlib.suppress(OSError):
+                    if answer := str(conn.read_until_close()).strip():
+                        return answer
+                raise AdbError(f"connection closed ({exc})") from exc
+            sent_all()
+            answer = str(conn.read_until_close())
+            if not answer.strip():
+                # adbd always answers Success or Failure: the tablet went away meanwhile.
+                raise AdbError("connection closed before the install's answer")
+            return answer
+        finally:
+            _close_at_once(conn)
+
+    def _features_blocking(self, transport_id: int) -> list[str]:
+        conn = self._client.make_connection()
+        try:
+            conn.send_command(f"host-transport-id:{transport_id}:features")
+            conn.check_okay()
+            return str(conn.read_string_block()).split(",")
+        finally:
+            _close_at_once(conn)
+
+    async def _install_pushed(
+        self,
+        handle: str,
+        path: Path,
+        progress: ProgressCallback | None,
+        uploaded: Callable[[], None] | None,
+        action: str,
+    ) -> str:
+        """Push to the staging folder, ``pm install`` from there, remove it; pm's answer."""
         staged = f"{self._settings.staging_dir}/station-{uuid.uuid4().hex}.apk"
         report = self._reporter(progress, 0.0, 0.8, f"Copying {path.name}")
-        action = f"install {path.name}"
         try:
             await self._run(
                 handle, action, self._push_blocking, handle, path, staged, report, action
             )
             await asyncio.sleep(0)
+            if uploaded is not None:
+                uploaded()
             if progress is not None:
                 progress(Progress(0.8, f"Installing {path.name}"))
-            code, output = await self._shell(handle, action, "pm", "install", "-r", "-t", staged)
+            code, output = await self._shell(
+                handle, action, "pm", "install", *_INSTALL_FLAGS, staged
+            )
         finally:
             with contextlib.suppress(DeviceGone, DeviceProtocolError, DeviceRefused):
                 await self._shell(handle, "remove staged APK", "rm", "-f", staged)
-        if code != 0 or "Success" not in output:
-            raise DeviceRefused(f"{action}: {_refusal_text(output)}", device=handle)
-        if progress is not None:
-            progress(Progress(1.0, f"Installed {path.name}"))
+        if code != 0:
+            raise _install_refused(handle, action, output)
+        return output
 
     async def installed_apps(self, handle: str) -> dict[str, AppVersion]:
         """Third-party packages with versionCode and versionName."""

@@ -324,7 +324,7 @@ async def test_adb_server_address_comes_from_the_environment(
 
 
 async def test_full_storage_keeps_the_devices_reason(start_cart: StartCart, tmp_path: Path) -> None:
-    """adbd's sync FAIL text survives (adbutils alone reports only "FAIL")."""
+    """The package manager's and adbd's sync FAIL text survive (adbutils reports only "FAIL")."""
     cart = await start_cart(ipads=0, androids=1, slots={1: SlotOverride(free_bytes=100_000)})
     driver = adb_driver(cart)
     h = handle(cart, 1)
@@ -332,14 +332,15 @@ async def test_full_storage_keeps_the_devices_reason(start_cart: StartCart, tmp_
     with pytest.raises(DeviceRefused) as refused:
         await driver.install_app(h, apk)
     assert refused.value.message.startswith("install big.apk: not enough storage")
-    assert "No space left on device" in refused.value.message  # adbd's own words
+    assert "INSTALL_FAILED_INSUFFICIENT_STORAGE" in refused.value.message  # pm's own words
     assert refused.value.hint == "Free space on the tablet or factory-reset it"
     assert refused.value.device == h
     assert "org.school.big" not in tablet(cart, 1).packages
     assert not [p for p in tablet(cart, 1).files if p.endswith(".apk")]
     with pytest.raises(DeviceRefused) as pushed:
         await driver.push_file(h, apk, "/sdcard/Download/big.apk")
-    assert "not enough storage" in pushed.value.message
+    assert pushed.value.message.startswith("push big.apk: not enough storage")
+    assert "No space left on device" in pushed.value.message  # adbd's own words
     # The tablet still answers afterwards, and a file that fits still goes through.
     small = tmp_path / "small.txt"
     small.write_bytes(b"x" * 1000)

@@ -97,7 +97,7 @@ async def test_recovery_ipad_needs_a_person_then_labels_follow_the_slots(
 async def test_android_with_full_storage_fails_with_the_reason(
     cart_factory: Callable[..., Any], station_dir: Path, prepared_keep_adb: Prepared
 ) -> None:
-    """The tablet's own "No space left on device" reaches the job, not a bare FAIL."""
+    """The tablet's own reason (the package manager's words) reaches the job, not a bare FAIL."""
     scenario = Scenario(slots={1: SlotOverride(free_bytes=0)})
     cart: VirtualCart = await cart_factory(ipads=0, androids=1, scenario=scenario)
     async with drivers_for(cart, station_dir) as (ios, android):
@@ -116,9 +116,9 @@ async def test_android_with_full_storage_fails_with_the_reason(
             (job,) = result.jobs
             assert job["state"] == JobState.FAILED.value
             assert "not enough storage" in job["detail"]
-            assert "No space left on device" in job["detail"]
+            assert "INSTALL_FAILED_INSUFFICIENT_STORAGE" in job["detail"]
             assert job["hint"] == STORAGE_HINT
             (row,) = store.outbox(state=OutboxState.PENDING)
             failed = DeviceResult.model_validate(row.payload)
             assert (failed.status, failed.slot, failed.milestone) == ("failed", 1, None)
-            assert "No space left on device" in failed.error
+            assert "INSTALL_FAILED_INSUFFICIENT_STORAGE" in failed.error
