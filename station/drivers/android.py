@@ -26,6 +26,7 @@ from typing import IO, Any, TypeVar
 from adbutils import AdbClient, AdbDevice
 from adbutils.errors import AdbError, AdbSyncError
 
+from station import messages as msg
 from station.drivers.base import (
     AppVersion,
     DeviceEvent,
@@ -151,12 +152,12 @@ def _refusal_text(output: str) -> str:
 
 def _owner_hint(text: str) -> str:
     if "accounts" in text:
-        return "Remove every account (Settings > Accounts) or factory-reset the tablet"
+        return msg.OWNER_ACCOUNTS_HINT
     if "several users" in text:
-        return "Remove the extra users (Settings > System > Multiple users)"
+        return msg.OWNER_USERS_HINT
     if "already set" in text or "already provisioned" in text:
-        return "Factory-reset the tablet to change its device owner"
-    return "Check the device-owner app and the tablet's state"
+        return msg.OWNER_RESET_HINT
+    return msg.OWNER_CHECK_HINT
 
 
 def _regular_file_size(path: Path) -> int | None:
@@ -183,7 +184,7 @@ def _send_file(
         while sent < size:
             n = source.readinto(buffer[: min(block, size - sent)])
             if not n:
-                raise InputError(f"{path}: the app file got shorter while it was sent")
+                raise InputError(msg.APP_FILE_SHRANK.fill(path=path))
             sock.sendall(buffer[:n])
             sent += n
             fraction = sent / size
@@ -207,9 +208,9 @@ def _install_refused(handle: str, action: str, output: str) -> DeviceRefused:
     text = _refusal_text(output)
     if _NO_STORAGE in text:
         return DeviceRefused(
-            f"{action}: not enough storage on the tablet ({text})", device=handle, hint=STORAGE_HINT
+            msg.NOT_ENOUGH_STORAGE.fill(action=action, reply=text), device=handle, hint=STORAGE_HINT
         )
-    return DeviceRefused(f"{action}: {text}", device=handle)
+    return DeviceRefused(msg.ADB_REFUSED.fill(action=action, reply=text), device=handle)
 
 
 class _ProgressReader:
@@ -298,7 +299,7 @@ class AdbAndroidDriver:
             return str(conn.read_string_block())
 
     async def _listed(self) -> dict[str, _Listed]:
-        return _parse_listing(await self._run("adb", "list devices", self._list_blocking))
+        return _parse_listing(await self._run("adb", msg.ACTION_LIST_DEVICES, self._list_blocking))
 
     async def devices(self) -> list[DeviceEvent]:
         """What adb sees now, including unauthorized and offline tablets, as ATTACHED events."""
@@ -323,7 +324,7 @@ class AdbAndroidDriver:
                 raise
             return conn
 
-        conn = await self._run("adb", "track devices", open_tracker)
+        conn = await self._run("adb", msg.ACTION_TRACK_DEVICES, open_tracker)
         closing = False
 
         def pump() -> None:
@@ -342,7 +343,7 @@ class AdbAndroidDriver:
                 item = await queue.get()
                 if isinstance(item, BaseException):
                     raise DeviceError(
-                        f"the adb server ended device tracking ({item!r})", hint=ADB_SERVER_HINT
+                        msg.ADB_TRACKING_ENDED.fill(error=repr(item)), hint=ADB_SERVER_HINT
                     ) from item
                 current = _parse_listing(item)
                 for handle in [h for h in known if h not in current]:
@@ -366,9 +367,9 @@ class AdbAndroidDriver:
     # --- identity ---
 
     async def _props(self, handle: str) -> dict[str, str]:
-        code, output = await self._shell(handle, "read properties", "getprop")
+        code, output = await self._shell(handle, msg.ACTION_READ_PROPERTIES, "getprop")
         if code != 0:
-            raise DeviceProtocolError(f"getprop failed: {output.strip()}", device=handle)
+            raise DeviceProtocolError(msg.GETPROP_FAILED.fill(reply=output.strip()), device=handle)
         props = {}
         for line in output.splitlines():
             match = _PROP_LINE.match(line.strip())
@@ -379,7 +380,9 @@ class AdbAndroidDriver:
     async def info(self, handle: str) -> DeviceInfo:
         listed = (await self._listed()).get(handle)
         if listed is None:
-            raise DeviceGone(f"info: adb does not see {handle}", device=handle)
+            raise DeviceGone(
+                msg.ADB_DOES_NOT_SEE.fill(action=msg.ACTION_INFO, handle=handle), device=handle
+            )
         props = await self._props(handle)
         return DeviceInfo(
             platform=Platform.ANDROID,
@@ -408,9 +411,11 @@ class AdbAndroidDriver:
     @staticmethod
     def _check_setting(namespace: str, key: str) -> None:
         if namespace not in _NAMESPACES:
-            raise InputError(f"setting namespace {namespace!r} is not one of {_NAMESPACES}")
+            raise InputError(
+                msg.SETTING_NAMESPACE.fill(namespace=namespace, choices=", ".join(_NAMESPACES))
+            )
         if not _SETTING_KEY.match(key):
-            raise InputError(f"setting key {key!r} has characters Android does not allow")
+            raise InputError(msg.SETTING_KEY_CHARACTERS.fill(key=key))
 
     async def put_setting(self, handle: str, namespace: str, key: str, value: str) -> None:
         self._check_setting(namespace, key)
@@ -418,7 +423,13 @@ class AdbAndroidDriver:
             handle, f"set {namespace}.{key}", "settings", "put", namespace, key, value
         )
         if code != 0:
-            raise DeviceRefused(f"set {namespace}.{key}: {_refusal_text(output)}", device=handle)
+            raise DeviceRefused(
+                msg.ADB_REFUSED.fill(
+                    action=msg.ACTION_SET.fill(name=f"{namespace}.{key}"),
+                    reply=_refusal_text(output),
+                ),
+                device=handle,
+            )
 
     async def get_setting(self, handle: str, namespace: str, key: str) -> str | None:
         self._check_setting(namespace, key)
@@ -426,7 +437,13 @@ class AdbAndroidDriver:
             handle, f"read {namespace}.{key}", "settings", "get", namespace, key
         )
         if code != 0:
-            raise DeviceRefused(f"read {namespace}.{key}: {_refusal_text(output)}", device=handle)
+            raise DeviceRefused(
+                msg.ADB_REFUSED.fill(
+                    action=msg.ACTION_READ.fill(name=f"{namespace}.{key}"),
+                    reply=_refusal_text(output),
+                ),
+                device=handle,
+            )
         value = output.rstrip("\r\n")
         return None if value == "null" else value
 
@@ -513,14 +530,16 @@ class AdbAndroidDriver:
         self, handle: str, src: Path, dest: str, progress: ProgressCallback | None = None
     ) -> None:
         if not await asyncio.to_thread(src.is_file):
-            raise InputError(f"{src}: no such file")
-        report = self._reporter(progress, 0.0, 1.0, f"Copying {src.name}")
-        action = f"push {src.name}"
+            raise InputError(msg.NO_SUCH_FILE.fill(path=src))
+        report = self._reporter(progress, 0.0, 1.0, msg.COPYING.fill(file=src.name))
+        action = msg.ACTION_PUSH.fill(file=src.name)
         await self._run(handle, action, self._push_blocking, handle, src, dest, report, action)
         await asyncio.sleep(0)  # let the last threadsafe progress report run first
 
     async def file_size(self, handle: str, path: str) -> int | None:
-        info = await self._run(handle, f"stat {path}", lambda: self._device(handle).sync.stat(path))
+        info = await self._run(
+            handle, msg.ACTION_STAT.fill(path=path), lambda: self._device(handle).sync.stat(path)
+        )
         if info.mode == 0 and info.size == 0:
             return None
         return int(info.size)
@@ -540,8 +559,8 @@ class AdbAndroidDriver:
         """
         size = await asyncio.to_thread(_regular_file_size, path)
         if size is None:
-            raise InputError(f"{path}: no such app file")
-        action = f"install {path.name}"
+            raise InputError(msg.NO_APP_FILE.fill(path=path))
+        action = msg.ACTION_INSTALL.fill(file=path.name)
         loop = asyncio.get_running_loop()
 
         def sent_all() -> None:  # in the worker thread
@@ -551,9 +570,9 @@ class AdbAndroidDriver:
             if uploaded is not None:
                 uploaded()
             if progress is not None:
-                progress(Progress(0.8, f"Installing {path.name}"))
+                progress(Progress(0.8, msg.INSTALLING.fill(file=path.name)))
 
-        report = self._reporter(progress, 0.0, 0.8, f"Copying {path.name}")
+        report = self._reporter(progress, 0.0, 0.8, msg.COPYING.fill(file=path.name))
         output = await self._run(
             handle, action, self._stream_install_blocking, handle, path, size, report, sent_all
         )
@@ -563,7 +582,7 @@ class AdbAndroidDriver:
         if "Success" not in output:
             raise _install_refused(handle, action, output)
         if progress is not None:
-            progress(Progress(1.0, f"Installed {path.name}"))
+            progress(Progress(1.0, msg.INSTALLED.fill(file=path.name)))
 
     def _stream_install_blocking(
         self,
@@ -629,7 +648,7 @@ class AdbAndroidDriver:
     ) -> str:
         """Push to the staging folder, ``pm install`` from there, remove it; pm's answer."""
         staged = f"{self._settings.staging_dir}/station-{uuid.uuid4().hex}.apk"
-        report = self._reporter(progress, 0.0, 0.8, f"Copying {path.name}")
+        report = self._reporter(progress, 0.0, 0.8, msg.COPYING.fill(file=path.name))
         try:
             await self._run(
                 handle, action, self._push_blocking, handle, path, staged, report, action
@@ -638,13 +657,13 @@ class AdbAndroidDriver:
             if uploaded is not None:
                 uploaded()
             if progress is not None:
-                progress(Progress(0.8, f"Installing {path.name}"))
+                progress(Progress(0.8, msg.INSTALLING.fill(file=path.name)))
             code, output = await self._shell(
                 handle, action, "pm", "install", *_INSTALL_FLAGS, staged
             )
         finally:
             with contextlib.suppress(DeviceGone, DeviceProtocolError, DeviceRefused):
-                await self._shell(handle, "remove staged APK", "rm", "-f", staged)
+                await self._shell(handle, msg.ACTION_REMOVE_STAGED, "rm", "-f", staged)
         if code != 0:
             raise _install_refused(handle, action, output)
         return output
@@ -655,14 +674,19 @@ class AdbAndroidDriver:
             handle, "list packages", "pm", "list", "packages", "-3", "--show-versioncode"
         )
         if code != 0:
-            raise DeviceProtocolError(f"list packages: {output.strip()}", device=handle)
+            raise DeviceProtocolError(
+                msg.UNEXPECTED_ANSWER.fill(action=msg.ACTION_LIST_PACKAGES, error=output.strip()),
+                device=handle,
+            )
         apps = {}
         for line in output.splitlines():
             match = _PACKAGE_LINE.match(line.strip())
             if not match:
                 continue
             name = match["name"]
-            _, dump = await self._shell(handle, f"read {name}", "dumpsys", "package", name)
+            _, dump = await self._shell(
+                handle, msg.ACTION_READ.fill(name=name), "dumpsys", "package", name
+            )
             version_name = re.search(r"versionName=(\S+)", dump)
             code_match = re.search(r"versionCode=(\d+)", dump)
             apps[name] = AppVersion(
@@ -676,14 +700,16 @@ class AdbAndroidDriver:
 
     async def device_owner(self, handle: str) -> str | None:
         """The device owner's component as ``pkg/full.ClassName``, or None."""
-        _, output = await self._shell(handle, "read device owner", "dumpsys", "device_policy")
+        _, output = await self._shell(
+            handle, msg.ACTION_READ_DEVICE_OWNER, "dumpsys", "device_policy"
+        )
         match = _OWNER.search(output)
         return match["component"] if match else None
 
     async def set_device_owner(self, handle: str, component: str) -> None:
         """``dpm set-device-owner``; a no-op if it already is the owner."""
         if "/" not in component:
-            raise InputError(f"device owner {component!r} is not a package/.Receiver component")
+            raise InputError(msg.OWNER_NOT_COMPONENT.fill(component=component))
         current = await self.device_owner(handle)
         if current is not None and _normal_component(current) == _normal_component(component):
             return
@@ -692,7 +718,11 @@ class AdbAndroidDriver:
         )
         if code != 0 or "Success" not in output:
             text = _refusal_text(output)
-            raise DeviceRefused(f"set device owner: {text}", device=handle, hint=_owner_hint(text))
+            raise DeviceRefused(
+                msg.ADB_REFUSED.fill(action=msg.ACTION_SET_DEVICE_OWNER, reply=text),
+                device=handle,
+                hint=_owner_hint(text),
+            )
         log.info("%s: device owner %s", handle, component)
 
     # --- power and USB debugging ---
@@ -706,8 +736,10 @@ class AdbAndroidDriver:
         """Reboot and wait until adb sees it booted (a new transport, boot completed)."""
         before = (await self._listed()).get(handle)
         if before is None:
-            raise DeviceGone(f"reboot: adb does not see {handle}", device=handle)
-        await self._run(handle, "reboot", self._reboot_blocking, handle)
+            raise DeviceGone(
+                msg.ADB_DOES_NOT_SEE.fill(action=msg.ACTION_REBOOT, handle=handle), device=handle
+            )
+        await self._run(handle, msg.ACTION_REBOOT, self._reboot_blocking, handle)
         log.info("%s: rebooting", handle)
         await self._wait_booted(handle, not_transport=before.transport_id)
 
