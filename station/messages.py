@@ -85,6 +85,11 @@ def _literal_size(template: Template) -> int:
 
 
 @functools.cache
+def _has_words(template: Template) -> bool:
+    return any(c.isalpha() for literal, _name in _parts(template) for c in literal)
+
+
+@functools.cache
 def catalog() -> tuple[Template, ...]:
     """Every template in this module, the most specific (most literal text) first."""
     found = {value for value in globals().values() if isinstance(value, Template)}
@@ -93,7 +98,23 @@ def catalog() -> tuple[Template, ...]:
 
 # Fields whose value may itself be a catalog message (a kind, an action, the reason another
 # message gives); every other field holds data (a file, a key, a number, a device's reply).
-NESTED_FIELDS = frozenset({"kind", "action", "where", "location", "reason", "error", "packages"})
+NESTED_FIELDS = frozenset(
+    {
+        "kind",
+        "action",
+        "where",
+        "location",
+        "reason",
+        "error",
+        "packages",
+        "hint",
+        "roll",
+        "loaded",
+        "thing",
+    }
+)
+# Fields whose value is a list of catalog messages joined by ", " (a printer's error words).
+LIST_FIELDS = frozenset({"problems"})
 
 
 def match(text: str) -> tuple[Template, dict[str, str]] | None:
@@ -114,20 +135,47 @@ def _parse(text: str) -> tuple[int, Template, tuple[tuple[str, str], ...]] | Non
     best: tuple[int, Template, tuple[tuple[str, str], ...]] | None = None
     best_rank: tuple[int, bool] = (-1, False)
     for template in catalog():
-        m = pattern(template).fullmatch(text)
-        if m is None:
-            continue
-        values = m.groupdict()
-        explained = _literal_size(template)
-        for name in NESTED_FIELDS.intersection(values):
-            inner = _parse(values[name])
-            if inner is not None:
-                explained += inner[0]
-        # On a tie, a frame that starts with its own words (``retrying: {error}``) wins.
-        rank = (explained, not template.startswith("{"))
-        if rank > best_rank:
-            best, best_rank = (explained, template, tuple(values.items())), rank
+        for values in _fits(template, text):
+            explained = _literal_size(template)
+            nested = [_parse(values[name]) for name in NESTED_FIELDS.intersection(values)]
+            if not _has_words(template) and None in nested:
+                continue  # a bare frame ("{error} ({hint})") only around catalog messages
+            explained += sum(inner[0] for inner in nested if inner is not None)
+            # On a tie, a frame that starts with its own words (``retrying: {error}``) wins.
+            rank = (explained, not template.startswith("{"))
+            if rank > best_rank:
+                best, best_rank = (explained, template, tuple(values.items())), rank
     return best
+
+
+def _fits(template: Template, text: str) -> list[dict[str, str]]:
+    """The ways ``text`` fills ``template``'s fields.
+
+    One way (the regex's) for a template with words of its own. A bare frame of two messages
+    (``{error} ({hint})``) is tried at every place its middle occurs, since either message
+    may hold the same punctuation ("... (column 3) (store it with ...)").
+    """
+    shape = _parts(template)
+    if not _has_words(template) and len(shape) == 3 and shape[0][0] == "":
+        (_lead, first), (middle, second), (suffix, _end) = shape
+        if first is None or second is None or first == second or _end is not None:
+            return _regex_fit(template, text)
+        if not text.endswith(suffix):
+            return []
+        body = text[: len(text) - len(suffix)]
+        found = []
+        at = body.find(middle, 1)
+        while at >= 0:
+            if at + len(middle) < len(body):
+                found.append({first: body[:at], second: body[at + len(middle) :]})
+            at = body.find(middle, at + 1)
+        return found
+    return _regex_fit(template, text)
+
+
+def _regex_fit(template: Template, text: str) -> list[dict[str, str]]:
+    m = pattern(template).fullmatch(text)
+    return [] if m is None else [m.groupdict()]
 
 
 # --- words that other messages use as values ----------------------------------------------
@@ -516,3 +564,157 @@ DEVICE_WENT_AWAY = Template("the device went away")
 DONE_EARLIER = Template("done in an earlier attempt")
 ALREADY_DONE = Template("already done on the device")
 STEP_INPUT_ERROR = Template("input error")
+
+# --- a StationError as ``str()`` words it: the message, then the hint in brackets -----------
+WITH_HINT = Template("{error} ({hint})")
+
+# --- label printers (the ``{error}`` of PRINTER_PROBLEM; errors.PrinterError words it so) ----
+PRINTER_PROBLEM = Template("printer {printer}: {error}")
+PRINTER_TIMED_OUT = Template("no answer (timed out)")
+PRINTER_REFUSED = Template("refused the connection")
+PRINTER_UNREACHABLE = Template("unreachable ({reason})")
+PRINTER_CANNOT_WRITE = Template("cannot write ({reason})")
+PRINTER_FAILED = Template("the printer connection failed: {reply}")
+PRINTER_NO_LIBUSB = Template("USB cannot be used: libusb is not installed")
+PRINTER_USB_BUS = Template("the USB bus cannot be read ({reply})")
+PRINTER_EDITOR_LITE = Template(
+    "is in Editor Lite mode (it shows up as a USB drive, not as a printer)"
+)
+PRINTER_NOT_ON_USB = Template("is not connected by USB")
+PRINTER_NOT_ON_USB_OTHERS = Template("is not connected by USB (connected: {printers})")
+PRINTER_NO_MEDIA = Template("has no tape or labels loaded")
+PRINTER_REPORTS = Template("reports: {problems}")
+PRINTER_REPORTED = Template("reported {problems}")
+PRINTER_NO_STATUS = Template("did not answer the status request")
+PRINTER_WRONG_ROLL = Template("has {loaded} loaded, but the labels are laid out for {roll}")
+PARTLY_PRINTED = Template("{error} after {done} of {count} labels")
+NO_LABELS = Template("no labels to print")
+ROLL_NONE = Template("no roll")
+ROLL_DIE_CUT = Template("{width} x {length} mm die-cut labels")
+ROLL_ENDLESS = Template("{width} mm endless tape")
+# What a Brother printer's status block says, in the words a person at the printer reads.
+PRINTER_NO_MEDIA_WORDS = Template("no tape or labels are loaded")
+PRINTER_ROLL_USED_UP = Template("the label roll is used up")
+PRINTER_CUTTER_JAM = Template("the cutter is jammed")
+PRINTER_SWITCHED_OFF = Template("it is switched off")
+PRINTER_WRONG_MEDIA = Template("the loaded roll is not the one the labels are made for")
+PRINTER_GARBLED = Template("it did not understand the data it received")
+PRINTER_COVER_OPEN = Template("the cover is open")
+PRINTER_TAPE_STUCK = Template("the tape is used up or stuck")
+PRINTER_SYSTEM_ERROR = Template("it has a system error (switch it off and on)")
+PRINTER_UNKNOWN_ERROR = Template("an unknown error")
+PRINTER_UNREACHABLE_HINT = Template(
+    "Switch the printer on and check its network cable; the labels are kept and will be "
+    "printed with Retry"
+)
+PRINTER_USB_HINT = Template(
+    "Switch the printer on, check its USB cable and turn Editor Lite off; the labels are kept "
+    "and will be printed with Retry"
+)
+PRINTER_MEDIA_HINT = Template(
+    "Load the {roll} roll, or choose the label size that is loaded; the labels are kept and "
+    "will be printed with Retry"
+)
+PRINTER_CHECK_HINT = Template(
+    "Check the tape and the cover; the labels are kept and will be printed with Retry"
+)
+PRINTER_LIBUSB_HINT = Template(
+    "install libusb (Debian: apt install libusb-1.0-0), or connect the printer over the network"
+)
+PRINTER_EDITOR_LITE_HINT = Template(
+    "Hold the Editor Lite button until its light goes out, then press Retry"
+)
+
+# --- labels: layout, sheets ---------------------------------------------------------------
+LABEL_NOT_A_LABEL = Template("label size {label}: {width} x {height} mm is not a label")
+LABEL_NO_ROOM = Template(
+    "label size {label}: {width} x {height} mm leaves no room for a QR code and the "
+    "asset tag side by side"
+)
+LABEL_MIN_SIZE_HINT = Template("use labels of at least about {width} x {height} mm")
+LABEL_QR_TOO_DENSE = Template(
+    "label {tag}: the QR code for '{payload}' is too dense for a {width} x {height} mm label "
+    "({module} mm per module, {needed} mm needed to scan reliably)"
+)
+LABEL_QR_DENSE_HINT = Template("use a shorter payload template (plain) or larger labels")
+QR_PAYLOAD_EMPTY = Template("a label's QR payload is empty")
+QR_PAYLOAD_TOO_LONG = Template("QR payload of {size} bytes does not fit in a QR code")
+QR_PAYLOAD_HINT = Template("use a shorter payload template")
+SHEET_OFFSET = Template("label sheet {sheet}: start offset {offset} is outside the sheet")
+SHEET_OFFSET_HINT = Template("give 0 (a fresh sheet) to {last} (labels already used)")
+UNKNOWN_SHEET = Template("unknown label sheet '{sheet}'")
+UNKNOWN_SHEET_SUGGESTION = Template("unknown label sheet '{sheet}' (did you mean {suggestion}?)")
+SHEETS_HINT = Template("known sheets: {sheets}; add others to {file}")
+SHEETS_NOT_FOUND = Template("{path}: label sheet layouts not found")
+SHEETS_UNREADABLE = Template("{path}: cannot read label sheet layouts ({reason})")
+
+# --- the Android enrollment QR ------------------------------------------------------------
+NO_BLUEPRINT_LOADED = Template("no blueprint is loaded")
+CHOOSE_BLUEPRINT_HINT = Template("choose the cart's blueprint first")
+BLUEPRINT_NO_ANDROID = Template("blueprint {name} has no [android] table")
+ADD_ANDROID_HINT = Template("add an [android] table with device_owner and its APK")
+NO_PROVISIONING = Template("the blueprint has no [android.provisioning] table")
+PROVISIONING_HINT = Template(
+    'add [android.provisioning] with download_url = "https://.../agent.apk", the '
+    "address tablets download the device-owner app from (see docs/blueprints.md)"
+)
+NO_DEVICE_OWNER = Template("the blueprint names no android.device_owner")
+DEVICE_OWNER_HINT = Template('add device_owner = "package/.Receiver" to the [android] table')
+OWNER_APP_NOT_LISTED = Template("the device-owner app {package} is not among android.apps")
+OWNER_NOT_COMPONENT_NAME = Template("device-owner component '{component}' is not a component name")
+COMPONENT_HINT = Template('write "package/.Receiver" or "package/full.class.Name"')
+OWNER_OTHER_PACKAGE = Template(
+    "device-owner component {component}: package {package} is not the APK's ({file} is {app})"
+)
+OWNER_PACKAGE_HINT = Template("name the receiver of the app whose APK the tablets download")
+DOWNLOAD_URL_NOT_HTTP = Template("APK download URL '{url}' is not an http(s) address")
+DOWNLOAD_URL_HINT = Template("the tablets download the device-owner app from it during setup")
+APK_UNSIGNED = Template("{path}: the APK is not signed, so it has no signature checksum")
+APK_CANNOT_READ = Template("{path}: cannot read ({reason})")
+WIFI_SECURITY_UNKNOWN = Template("Wi-Fi security type '{value}' is not one Android knows")
+USE_ONE_OF_HINT = Template("use one of {choices}")
+WIFI_OPEN_WITH_PASSWORD = Template("Wi-Fi '{name}': a password is set for an open network")
+WIFI_NEEDS_PASSWORD = Template("Wi-Fi '{name}' ({security}) needs a password")
+WIFI_WITHOUT_AN_SSID = Template("Wi-Fi security or password given without an SSID")
+
+# --- sync: what the county hub and Snipe-IT said (the sync panel's last error) -------------
+HUB_UNREACHABLE = Template("hub unreachable: {reply}")
+HUB_TAKES_NO_OP = Template("the hub takes no '{op}' messages")
+HUB_NOT_A_BATCH_REPLY = Template("the hub's answer is not a batch reply (a proxy in the way?)")
+HUB_LEFT_OUT = Template("the hub's answer left this message out")
+HUB_REJECTED = Template("hub rejected it: {reply}")
+HUB_BUSY = Template("hub busy or failing: {reply}")
+HUB_TOKEN_REFUSED = Template(
+    "hub refused this station's token ({reply}); set it with station sync set-hub"
+)
+HUB_REDIRECT = Template("hub answered with a redirect to {url}; check the hub URL")
+HUB_REFUSED = Template("hub refused it: {reply}")
+SNIPEIT_UNREACHABLE = Template("Snipe-IT unreachable: {reply}")
+SNIPEIT_RATE_LIMIT = Template("Snipe-IT rate limit: HTTP {status}")
+SNIPEIT_FAILURE = Template("Snipe-IT failure: HTTP {status}")
+SNIPEIT_TOKEN_REFUSED = Template("Snipe-IT refused the API token (HTTP {status})")
+SNIPEIT_TOKEN_HINT = Template(
+    "create a token in Snipe-IT and store it with station sync set-snipeit"
+)
+SNIPEIT_NO_JSON = Template(
+    "Snipe-IT answered HTTP {status} without JSON (maintenance page? proxy?)"
+)
+SNIPEIT_REQUEST_NOT_FOUND = Template("Snipe-IT: {request}: not found")
+SNIPEIT_REQUEST_REFUSED = Template("Snipe-IT: {request}: {reply}")
+SNIPEIT_HTTP_REFUSED = Template("Snipe-IT: HTTP {status}: {reply}")
+SNIPEIT_SERIAL_LOOKUP_FAILED = Template("Snipe-IT byserial lookup failed: {reply}")
+SNIPEIT_LOOKUP_FAILED = Template("Snipe-IT {thing} lookup failed: {reply}")
+SNIPEIT_NO_SUCH = Template("Snipe-IT has no {thing} named '{name}'")
+# What Snipe-IT looks up by name (the ``{thing}`` above).
+SNIPEIT_MODEL = Template("model")
+SNIPEIT_COMPANY = Template("company")
+SNIPEIT_LOCATION = Template("location")
+SNIPEIT_NO_SUCH_HINT = Template(
+    "create the {thing} in Snipe-IT or map it in the station's Snipe-IT settings"
+)
+SNIPEIT_NEW_ASSET_REFUSED = Template("Snipe-IT refused the new asset: {reply}")
+SNIPEIT_UPDATE_REFUSED = Template("Snipe-IT refused the update: {reply}")
+SNIPEIT_DUPLICATES = Template("Snipe-IT has {count} assets with serial {serial} (ids {ids})")
+SNIPEIT_DUPLICATES_HINT = Template("merge or delete the duplicates in Snipe-IT, then resend")
+SNIPEIT_TAKES_NO_OP = Template("Snipe-IT takes no '{op}' messages")
+NOT_AN_ASSET_RECORD = Template("not an asset record: {count} problems")

@@ -4,9 +4,13 @@ from the catalog, so the window can translate all of it."""
 
 from __future__ import annotations
 
+import socket
 import string
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import pytest
 from adbutils.errors import AdbConnectionError, AdbError, AdbInstallError, AdbSyncError, AdbTimeout
 from pymobiledevice3 import exceptions as pmd3
@@ -19,8 +23,18 @@ from station.blueprint import InvalidBlueprint, load_blueprint
 from station.commands import demo_blueprint, demo_secrets
 from station.drivers.base import Presence
 from station.drivers.errors import map_adb_errors, map_ios_errors
-from station.errors import ArtifactError, DeviceError, SecretError, StationError
+from station.errors import ArtifactError, DeviceError, PrinterError, SecretError, StationError
+from station.labels.android_qr import payload_for_blueprint, payload_for_plan, provisioning_payload
+from station.labels.brother import BrotherPrinter, check_printer_state
+from station.labels.model import LabelData, LabelSize, layout_label, qr_modules
+from station.labels.queue import PrintQueue
+from station.labels.sheets import get_sheet
+from station.labels.zpl import ZplPrinter, send_zpl, write_zpl
 from station.secrets import SecretStore, SupervisionIdentity, check_name
+from station.store import OutboxRow, OutboxState
+from station.sync.hub_client import HubTarget
+from station.sync.snipeit import SnipeItClient, SnipeItSettings
+from station.sync.targets import OP_DEVICE_RESULT, TARGET_HUB, AssetRecord, Dead, Retry, StationInfo
 
 # A blueprint with one of nearly every problem the checker knows (the window test uses it too).
 BROKEN = """\
@@ -125,6 +139,25 @@ SAMPLES: dict[str, str] = {
     "component": "AdminReceiver",
     "url": "http://mdm.example.org/agent.apk",
     "security": "WPA",
+    "printer": "zpl://127.0.0.1:9100",
+    "printers": "usb://0x04f9:0x209d/000G9Z123456, usb://0x04f9:0x2042",
+    "width": "62",
+    "length": "29",
+    "height": "8",
+    "label": "20x8",
+    "tag": "SEG042-00007",
+    "payload": "https://inventar.example/a/SEG042-00007",
+    "module": "0.21",
+    "needed": "0.3",
+    "sheet": "L4736",
+    "offset": "48",
+    "last": "47",
+    "sheets": "L4736: Avery Zweckform L4736 (45.7 x 21.2 mm); L7160: Avery L7160",
+    "op": "device_result",
+    "status": "401",
+    "request": "GET hardware/byserial/DMPX000001",
+    "serial": "DMPX000001",
+    "ids": "17, 23",
     # Nested: themselves catalog messages, which the window translates in turn.
     "kind": messages.KIND_STRING_VALUE.fill(value="'fünf'"),
     "action": messages.ACTION_INSTALL.fill(file="lernapp.apk"),
@@ -133,6 +166,12 @@ SAMPLES: dict[str, str] = {
     "reason": messages.OS_PERMISSION_DENIED,
     "error": messages.ADB_STOPPED_ANSWERING.fill(action=messages.ACTION_REBOOT),
     "packages": messages.NONE,
+    "hint": messages.CABLE_HINT,
+    "thing": messages.SNIPEIT_MODEL,
+    "roll": messages.ROLL_DIE_CUT.fill(width="29", length="90"),
+    "loaded": messages.ROLL_ENDLESS.fill(width="62"),
+    # A list: catalog messages joined by ", " (a printer's error words, and one of its own).
+    "problems": ", ".join([messages.PRINTER_COVER_OPEN, messages.PRINTER_CUTTER_JAM, "Unknown 7"]),
 }
 
 
@@ -144,7 +183,8 @@ def test_every_template_round_trips() -> None:
     """Made with sample values, each message is read back as its template and values."""
     wrong = []
     for template in messages.catalog():
-        assert any(c.isalpha() for c in _literals(template)), f"{template!r} needs words"
+        if template is not messages.WITH_HINT:  # a frame: matched only around messages
+            assert any(c.isalpha() for c in _literals(template)), f"{template!r} needs words"
         values = {name: SAMPLES[name] for name in template.fields}
         text = template.fill(**values)
         if messages.match(text) != (template, values):
@@ -301,3 +341,229 @@ def test_the_drivers_error_mapping_speaks_from_the_catalog() -> None:
             {"file": "lernapp.apk"},
         )
         assert not mapped.hint or mapped.hint in presence_hints or messages.match(mapped.hint)
+
+
+def _closed_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def _texts(error: StationError) -> list[str]:
+    """What a person reads of ``error``: its message (a printer's problem too) and hint."""
+    texts = [error.message, str(error)]
+    if isinstance(error, PrinterError):
+        texts.append(error.problem)
+    return [*texts, error.hint] if error.hint else texts
+
+
+def test_label_and_printer_problems_speak_from_the_catalog(tmp_path: Path) -> None:
+    """A printer that is off (a closed port), a Brother status block, labels that do not fit."""
+    label = LabelData("SEG042-00007", "Realschule Nord", "SEG042", "DMPX1", "", "A", 7, "x" * 400)
+    errors: list[StationError] = []
+    attempts: list[Callable[[], object]] = [
+        lambda: send_zpl("127.0.0.1", _closed_port(), b"^XA^XZ", timeout=5),
+        lambda: write_zpl(tmp_path, b"^XA^XZ"),  # a folder: cannot be written
+        lambda: BrotherPrinter(f"tcp://127.0.0.1:{_closed_port()}").print_labels([label]),
+        lambda: PrintQueue(tmp_path / "queue", ZplPrinter("127.0.0.1", 9)).submit([]),
+        lambda: layout_label(label, LabelSize("20x8", 20, 8)),
+        lambda: layout_label(label, LabelSize("0x8", 0, 8)),
+        lambda: layout_label(label, LabelSize("38x21", 38.1, 21.2)),
+        lambda: qr_modules(""),
+        lambda: qr_modules("x" * 5000),
+        lambda: get_sheet("L4763"),
+        lambda: get_sheet("nothing-like-it"),
+        lambda: list(get_sheet("L4736").placements([label], start_offset=999)),
+    ]
+    for state in (
+        {"media_type": "No media", "media_width": 0},
+        {"media_type": "Continuous length tape", "media_width": 62, "errors": ["System error"]},
+        {"media_type": "Die-cut labels", "media_width": 29, "media_length": 90},
+    ):
+        attempts.append(lambda state=state: check_printer_state(state, "62", "usb://0x04f9:1"))
+    for attempt in attempts:
+        with pytest.raises(StationError) as info:
+            attempt()
+        errors.append(info.value)
+    texts = [text for error in errors for text in _texts(error)]
+    unknown = [text for text in texts if messages.match(text) is None]
+    assert unknown == []
+    used = {found[0] for text in texts if (found := messages.match(text)) is not None}
+    for expected in (
+        messages.PRINTER_PROBLEM,
+        messages.PRINTER_REFUSED,
+        messages.PRINTER_CANNOT_WRITE,
+        messages.PRINTER_UNREACHABLE_HINT,
+        messages.WITH_HINT,
+        messages.NO_LABELS,
+        messages.LABEL_NO_ROOM,
+        messages.LABEL_NOT_A_LABEL,
+        messages.LABEL_QR_TOO_DENSE,
+        messages.QR_PAYLOAD_EMPTY,
+        messages.QR_PAYLOAD_TOO_LONG,
+        messages.UNKNOWN_SHEET_SUGGESTION,
+        messages.UNKNOWN_SHEET,
+        messages.SHEET_OFFSET,
+        messages.PRINTER_NO_MEDIA,
+        messages.PRINTER_REPORTS,
+        messages.PRINTER_WRONG_ROLL,
+        messages.PRINTER_MEDIA_HINT,
+    ):
+        assert expected in used, expected
+    # A printer's error words are a list: each of them is a catalog message.
+    reports = messages.match(errors[-2].problem)
+    assert reports == (messages.PRINTER_REPORTS, {"problems": messages.PRINTER_SYSTEM_ERROR})
+
+
+def test_the_enrollment_qr_problems_speak_from_the_catalog(tmp_path: Path) -> None:
+    secrets = demo_secrets(tmp_path / "station")
+    plan = load_blueprint(demo_blueprint(tmp_path / "blueprints"), secrets=secrets).android
+    assert plan is not None
+    apk = plan.apps[0].path
+    errors: list[StationError] = []
+    for attempt in (
+        lambda: payload_for_blueprint(replace(plan, provisioning=None), secrets),
+        lambda: payload_for_plan(replace(plan, device_owner=None), "https://x.example/a.apk"),
+        lambda: payload_for_plan(replace(plan, apps=()), "https://x.example/a.apk"),
+        lambda: provisioning_payload("AdminReceiver", apk, "https://x.example/a.apk"),
+        lambda: provisioning_payload("de.other/.Admin", apk, "https://x.example/a.apk"),
+        lambda: provisioning_payload(str(plan.device_owner), apk, "ftp://x.example/a.apk"),
+        lambda: provisioning_payload(
+            str(plan.device_owner), apk, "https://x.example/a.apk", wifi_ssid="S", wifi_security="X"
+        ),
+        lambda: provisioning_payload(
+            str(plan.device_owner),
+            apk,
+            "https://x.example/a.apk",
+            wifi_ssid="S",
+            wifi_security="WPA",
+        ),
+        lambda: provisioning_payload(
+            str(plan.device_owner), apk, "https://x.example/a.apk", wifi_password="x"
+        ),
+    ):
+        with pytest.raises(StationError) as info:
+            attempt()
+        errors.append(info.value)
+    texts = [text for error in errors for text in _texts(error)]
+    assert [text for text in texts if messages.match(text) is None] == []
+    assert messages.match(errors[0].message) == (messages.NO_PROVISIONING, {})
+    assert errors[0].hint == messages.PROVISIONING_HINT
+
+
+async def _hub_outcomes() -> list[str]:
+    """What the real hub client makes of a hub that is down, refuses, redirects, garbles."""
+    replies = [
+        httpx.Response(401, json={"error": "unknown token"}),
+        httpx.Response(503, json={"error": "database unavailable"}, headers={"Retry-After": "9"}),
+        httpx.Response(302, headers={"Location": "https://login.example/"}),
+        httpx.Response(422, json={"error": "invalid batch", "details": ["items.0: bad"]}),
+        httpx.Response(200, text="<html>proxy login</html>"),
+        httpx.Response(200, json={"results": []}),
+        httpx.Response(200, json={"results": [{"key": "K", "status": "rejected", "error": "x"}]}),
+    ]
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if not replies:
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+        return replies.pop(0)
+
+    target = HubTarget("https://hub.example/", "t", transport=httpx.MockTransport(answer))
+    station = StationInfo(station_id="s1", version="1", backlog=1)
+    row = OutboxRow(
+        id=1,
+        idempotency_key="K",
+        target=TARGET_HUB,
+        op=OP_DEVICE_RESULT,
+        natural_key="DMPX1",
+        payload={},
+        created_at="",
+        attempts=0,
+        next_attempt_at="",
+        last_error="",
+        state=OutboxState.PENDING,
+        sent_at=None,
+    )
+    other = replace(row, id=2, op="asset")
+    out: list[str] = []
+    try:
+        for _ in range(8):
+            outcomes = await target.deliver([row, other], station)
+            out += [o.error for o in outcomes.values() if isinstance(o, Retry | Dead)]
+    finally:
+        await target.aclose()
+    return out
+
+
+async def _snipeit_errors() -> list[StationError]:
+    """What the real Snipe-IT client raises for the answers a real Snipe-IT gives."""
+    replies = [
+        httpx.Response(429, headers={"Retry-After": "7"}),
+        httpx.Response(502, text="Bad Gateway"),
+        httpx.Response(401, json={"status": "error", "messages": "Unauthorized"}),
+        httpx.Response(200, text="<html>Wartung</html>"),
+        httpx.Response(404, json={}),
+        httpx.Response(404, json={"status": "error", "messages": "Asset does not exist."}),
+        httpx.Response(400, json={"messages": {"serial": ["The serial is invalid."]}}),
+        httpx.Response(200, json={"status": "error", "messages": "Something odd"}),
+        httpx.Response(200, json={"total": 2, "rows": [{"id": 3}, {"id": 4}]}),
+        # byserial finds nothing, then the model is looked up by name and is not there
+        httpx.Response(200, json={"total": 0, "rows": []}),
+        httpx.Response(200, json={"total": 0, "rows": []}),
+    ]
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if not replies:
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+        return replies.pop(0)
+
+    settings = SnipeItSettings(url="https://inventar.example", status_id=2)
+    client = SnipeItClient(settings, "t", transport=httpx.MockTransport(answer))
+    record = AssetRecord(serial="DMPX1", model="iPad (10th generation)")
+    errors: list[StationError] = []
+    try:
+        for call in [client.find_by_serial] * 8 + [client.upsert] * 3:
+            with pytest.raises(StationError) as info:
+                await call(record if call == client.upsert else "DMPX1")  # type: ignore[arg-type]
+            errors.append(info.value)
+    finally:
+        await client.aclose()
+    return errors
+
+
+async def test_the_sync_errors_speak_from_the_catalog() -> None:
+    """Hub and Snipe-IT answers through the real clients: what reaches the sync panel."""
+    hub = await _hub_outcomes()
+    snipe = await _snipeit_errors()
+    texts = hub + [text for error in snipe for text in _texts(error)]
+    assert [text for text in texts if messages.match(text) is None] == []
+    used = {found[0] for text in texts if (found := messages.match(text)) is not None}
+    for expected in (
+        messages.HUB_TOKEN_REFUSED,
+        messages.HUB_BUSY,
+        messages.HUB_REDIRECT,
+        messages.HUB_REFUSED,
+        messages.HUB_NOT_A_BATCH_REPLY,
+        messages.HUB_LEFT_OUT,
+        messages.HUB_REJECTED,
+        messages.HUB_UNREACHABLE,
+        messages.HUB_TAKES_NO_OP,
+        messages.SNIPEIT_RATE_LIMIT,
+        messages.SNIPEIT_FAILURE,
+        messages.SNIPEIT_TOKEN_REFUSED,
+        messages.SNIPEIT_TOKEN_HINT,
+        messages.SNIPEIT_NO_JSON,
+        messages.SNIPEIT_REQUEST_NOT_FOUND,
+        messages.SNIPEIT_REQUEST_REFUSED,
+        messages.SNIPEIT_HTTP_REFUSED,
+        messages.SNIPEIT_SERIAL_LOOKUP_FAILED,
+        messages.SNIPEIT_DUPLICATES,
+        messages.SNIPEIT_NO_SUCH,
+        messages.SNIPEIT_UNREACHABLE,
+        messages.WITH_HINT,
+    ):
+        assert expected in used, expected
+    # The server's own words stay data: the token message keeps the hub's reply as it came.
+    token = messages.match(next(text for text in hub if "token" in text))
+    assert token == (messages.HUB_TOKEN_REFUSED, {"reply": "HTTP 401: unknown token"})

@@ -679,6 +679,10 @@
       <translation>Keine fertigen Tablets, für die Etiketten gedruckt werden könnten.</translation>
     </message>
     <message>
+      <source>That did not work: %1</source>
+      <translation>Das hat nicht geklappt: %1</translation>
+    </message>
+    <message>
       <source>The cart is done. Print the labels.</source>
       <translation>Der Wagen ist fertig. Bitte Etiketten drucken.</translation>
     </message>
@@ -701,6 +705,10 @@
     <message>
       <source>No technician PIN is set yet: run the station setup.</source>
       <translation>Noch keine Technik-PIN gesetzt: bitte die Stationseinrichtung durchführen.</translation>
+    </message>
+    <message>
+      <source>What to do: %1</source>
+      <translation>Was zu tun ist: %1</translation>
     </message>
     <message>
       <source>Slot %1 needs you: %2</source>
@@ -2099,6 +2107,430 @@
     <message>
       <source>input error</source>
       <translation>Eingabefehler</translation>
+    </message>
+    <message>
+      <source>{error} ({hint})</source>
+      <translation>{error}. Was zu tun ist: {hint}</translation>
+    </message>
+    <message>
+      <source>printer {printer}: {error}</source>
+      <translation>Drucker {printer}: {error}</translation>
+    </message>
+    <message>
+      <source>no answer (timed out)</source>
+      <translation>antwortet nicht (Zeit abgelaufen)</translation>
+    </message>
+    <message>
+      <source>refused the connection</source>
+      <translation>lässt keine Verbindung zu</translation>
+    </message>
+    <message>
+      <source>unreachable ({reason})</source>
+      <translation>nicht erreichbar ({reason})</translation>
+    </message>
+    <message>
+      <source>cannot write ({reason})</source>
+      <translation>lässt sich nicht beschreiben ({reason})</translation>
+    </message>
+    <message>
+      <source>the printer connection failed: {reply}</source>
+      <translation>die Verbindung zum Drucker ist gescheitert. Meldung des Druckers: {reply}</translation>
+    </message>
+    <message>
+      <source>USB cannot be used: libusb is not installed</source>
+      <translation>USB ist nicht nutzbar: libusb ist nicht installiert</translation>
+    </message>
+    <message>
+      <source>the USB bus cannot be read ({reply})</source>
+      <translation>der USB-Bus lässt sich nicht lesen. Meldung des Systems: {reply}</translation>
+    </message>
+    <message>
+      <source>is in Editor Lite mode (it shows up as a USB drive, not as a printer)</source>
+      <translation>ist im Editor-Lite-Modus (er erscheint als USB-Laufwerk, nicht als Drucker)</translation>
+    </message>
+    <message>
+      <source>is not connected by USB</source>
+      <translation>ist nicht per USB angeschlossen</translation>
+    </message>
+    <message>
+      <source>is not connected by USB (connected: {printers})</source>
+      <translation>ist nicht per USB angeschlossen (angeschlossen sind: {printers})</translation>
+    </message>
+    <message>
+      <source>has no tape or labels loaded</source>
+      <translation>hat kein Band und keine Etiketten eingelegt</translation>
+    </message>
+    <message>
+      <source>reports: {problems}</source>
+      <translation>meldet: {problems}</translation>
+    </message>
+    <message>
+      <source>reported {problems}</source>
+      <translation>meldete: {problems}</translation>
+    </message>
+    <message>
+      <source>did not answer the status request</source>
+      <translation>antwortet nicht auf die Statusabfrage</translation>
+    </message>
+    <message>
+      <source>has {loaded} loaded, but the labels are laid out for {roll}</source>
+      <translation>hat {loaded} eingelegt, die Etiketten sind aber für {roll} angelegt</translation>
+    </message>
+    <message>
+      <source>{error} after {done} of {count} labels</source>
+      <translation>{error} (nach {done} von {count} Etiketten)</translation>
+    </message>
+    <message>
+      <source>no labels to print</source>
+      <translation>keine Etiketten zum Drucken</translation>
+    </message>
+    <message>
+      <source>no roll</source>
+      <translation>keine Rolle</translation>
+    </message>
+    <message>
+      <source>{width} x {length} mm die-cut labels</source>
+      <translation>Einzeletiketten {width} x {length} mm</translation>
+    </message>
+    <message>
+      <source>{width} mm endless tape</source>
+      <translation>Endlosband {width} mm</translation>
+    </message>
+    <message>
+      <source>no tape or labels are loaded</source>
+      <translation>kein Band und keine Etiketten eingelegt</translation>
+    </message>
+    <message>
+      <source>the label roll is used up</source>
+      <translation>die Etikettenrolle ist leer</translation>
+    </message>
+    <message>
+      <source>the cutter is jammed</source>
+      <translation>das Schneidemesser klemmt</translation>
+    </message>
+    <message>
+      <source>it is switched off</source>
+      <translation>er ist ausgeschaltet</translation>
+    </message>
+    <message>
+      <source>the loaded roll is not the one the labels are made for</source>
+      <translation>die eingelegte Rolle passt nicht zu den Etiketten</translation>
+    </message>
+    <message>
+      <source>it did not understand the data it received</source>
+      <translation>er hat die gesendeten Daten nicht verstanden</translation>
+    </message>
+    <message>
+      <source>the cover is open</source>
+      <translation>die Abdeckung ist offen</translation>
+    </message>
+    <message>
+      <source>the tape is used up or stuck</source>
+      <translation>das Band ist leer oder klemmt</translation>
+    </message>
+    <message>
+      <source>it has a system error (switch it off and on)</source>
+      <translation>er hat einen Systemfehler (aus- und wieder einschalten)</translation>
+    </message>
+    <message>
+      <source>an unknown error</source>
+      <translation>einen unbekannten Fehler</translation>
+    </message>
+    <message>
+      <source>Switch the printer on and check its network cable; the labels are kept and will be printed with Retry</source>
+      <translation>Drucker einschalten und sein Netzwerkkabel prüfen; die Etiketten bleiben gespeichert und werden mit „Wiederholen“ gedruckt</translation>
+    </message>
+    <message>
+      <source>Switch the printer on, check its USB cable and turn Editor Lite off; the labels are kept and will be printed with Retry</source>
+      <translation>Drucker einschalten, sein USB-Kabel prüfen und Editor Lite ausschalten; die Etiketten bleiben gespeichert und werden mit „Wiederholen“ gedruckt</translation>
+    </message>
+    <message>
+      <source>Load the {roll} roll, or choose the label size that is loaded; the labels are kept and will be printed with Retry</source>
+      <translation>Rolle {roll} einlegen oder die eingelegte Etikettengröße wählen; die Etiketten bleiben gespeichert und werden mit „Wiederholen“ gedruckt</translation>
+    </message>
+    <message>
+      <source>Check the tape and the cover; the labels are kept and will be printed with Retry</source>
+      <translation>Band und Abdeckung prüfen; die Etiketten bleiben gespeichert und werden mit „Wiederholen“ gedruckt</translation>
+    </message>
+    <message>
+      <source>install libusb (Debian: apt install libusb-1.0-0), or connect the printer over the network</source>
+      <translation>libusb installieren (Debian: apt install libusb-1.0-0) oder den Drucker über das Netzwerk anschließen</translation>
+    </message>
+    <message>
+      <source>Hold the Editor Lite button until its light goes out, then press Retry</source>
+      <translation>Die Taste „Editor Lite“ gedrückt halten, bis ihr Licht ausgeht, dann „Wiederholen“ drücken</translation>
+    </message>
+    <message>
+      <source>label size {label}: {width} x {height} mm is not a label</source>
+      <translation>Etikettengröße {label}: {width} x {height} mm ist kein Etikett</translation>
+    </message>
+    <message>
+      <source>label size {label}: {width} x {height} mm leaves no room for a QR code and the asset tag side by side</source>
+      <translation>Etikettengröße {label}: auf {width} x {height} mm passen QR-Code und Inventarnummer nicht nebeneinander</translation>
+    </message>
+    <message>
+      <source>use labels of at least about {width} x {height} mm</source>
+      <translation>Etiketten von mindestens etwa {width} x {height} mm verwenden</translation>
+    </message>
+    <message>
+      <source>label {tag}: the QR code for '{payload}' is too dense for a {width} x {height} mm label ({module} mm per module, {needed} mm needed to scan reliably)</source>
+      <translation>Etikett {tag}: der QR-Code für '{payload}' ist für ein Etikett von {width} x {height} mm zu fein ({module} mm je Modul, zum sicheren Scannen sind {needed} mm nötig)</translation>
+    </message>
+    <message>
+      <source>use a shorter payload template (plain) or larger labels</source>
+      <translation>eine kürzere QR-Vorlage (plain) oder größere Etiketten verwenden</translation>
+    </message>
+    <message>
+      <source>a label's QR payload is empty</source>
+      <translation>der QR-Inhalt eines Etiketts ist leer</translation>
+    </message>
+    <message>
+      <source>QR payload of {size} bytes does not fit in a QR code</source>
+      <translation>ein QR-Inhalt von {size} Bytes passt in keinen QR-Code</translation>
+    </message>
+    <message>
+      <source>use a shorter payload template</source>
+      <translation>eine kürzere QR-Vorlage verwenden</translation>
+    </message>
+    <message>
+      <source>label sheet {sheet}: start offset {offset} is outside the sheet</source>
+      <translation>Etikettenbogen {sheet}: Startposition {offset} liegt außerhalb des Bogens</translation>
+    </message>
+    <message>
+      <source>give 0 (a fresh sheet) to {last} (labels already used)</source>
+      <translation>0 (neuer Bogen) bis {last} (schon verbrauchte Etiketten) angeben</translation>
+    </message>
+    <message>
+      <source>unknown label sheet '{sheet}'</source>
+      <translation>unbekannter Etikettenbogen '{sheet}'</translation>
+    </message>
+    <message>
+      <source>unknown label sheet '{sheet}' (did you mean {suggestion}?)</source>
+      <translation>unbekannter Etikettenbogen '{sheet}' (meinten Sie {suggestion}?)</translation>
+    </message>
+    <message>
+      <source>known sheets: {sheets}; add others to {file}</source>
+      <translation>bekannte Bögen: {sheets}; weitere in {file} ergänzen</translation>
+    </message>
+    <message>
+      <source>{path}: label sheet layouts not found</source>
+      <translation>{path}: Bogen-Vorlagen für Etiketten nicht gefunden</translation>
+    </message>
+    <message>
+      <source>{path}: cannot read label sheet layouts ({reason})</source>
+      <translation>{path}: Bogen-Vorlagen für Etiketten lassen sich nicht lesen ({reason})</translation>
+    </message>
+    <message>
+      <source>no blueprint is loaded</source>
+      <translation>kein Bauplan geladen</translation>
+    </message>
+    <message>
+      <source>choose the cart's blueprint first</source>
+      <translation>zuerst den Bauplan des Wagens wählen</translation>
+    </message>
+    <message>
+      <source>blueprint {name} has no [android] table</source>
+      <translation>Bauplan {name} hat keinen Abschnitt [android]</translation>
+    </message>
+    <message>
+      <source>add an [android] table with device_owner and its APK</source>
+      <translation>einen Abschnitt [android] mit device_owner und dessen APK ergänzen</translation>
+    </message>
+    <message>
+      <source>the blueprint has no [android.provisioning] table</source>
+      <translation>der Bauplan hat keinen Abschnitt [android.provisioning]</translation>
+    </message>
+    <message>
+      <source>add [android.provisioning] with download_url = "https://.../agent.apk", the address tablets download the device-owner app from (see docs/blueprints.md)</source>
+      <translation>den Abschnitt [android.provisioning] mit download_url = "https://.../agent.apk" ergänzen, der Adresse, von der die Tablets die Geräteinhaber-App laden (siehe docs/blueprints.md)</translation>
+    </message>
+    <message>
+      <source>the blueprint names no android.device_owner</source>
+      <translation>der Bauplan nennt kein android.device_owner</translation>
+    </message>
+    <message>
+      <source>add device_owner = "package/.Receiver" to the [android] table</source>
+      <translation>device_owner = "package/.Receiver" im Abschnitt [android] ergänzen</translation>
+    </message>
+    <message>
+      <source>the device-owner app {package} is not among android.apps</source>
+      <translation>die Geräteinhaber-App {package} fehlt in android.apps</translation>
+    </message>
+    <message>
+      <source>device-owner component '{component}' is not a component name</source>
+      <translation>Geräteinhaber-Komponente '{component}' ist kein Komponentenname</translation>
+    </message>
+    <message>
+      <source>write "package/.Receiver" or "package/full.class.Name"</source>
+      <translation>"package/.Receiver" oder "package/full.class.Name" schreiben</translation>
+    </message>
+    <message>
+      <source>device-owner component {component}: package {package} is not the APK's ({file} is {app})</source>
+      <translation>Geräteinhaber-Komponente {component}: Paket {package} gehört nicht zur APK ({file} ist {app})</translation>
+    </message>
+    <message>
+      <source>name the receiver of the app whose APK the tablets download</source>
+      <translation>den Receiver der App angeben, deren APK die Tablets laden</translation>
+    </message>
+    <message>
+      <source>APK download URL '{url}' is not an http(s) address</source>
+      <translation>Download-Adresse der APK '{url}' ist keine http(s)-Adresse</translation>
+    </message>
+    <message>
+      <source>the tablets download the device-owner app from it during setup</source>
+      <translation>von dort laden die Tablets bei der Einrichtung die Geräteinhaber-App</translation>
+    </message>
+    <message>
+      <source>{path}: the APK is not signed, so it has no signature checksum</source>
+      <translation>{path}: die APK ist nicht signiert und hat darum keine Signatur-Prüfsumme</translation>
+    </message>
+    <message>
+      <source>{path}: cannot read ({reason})</source>
+      <translation>{path}: lässt sich nicht lesen ({reason})</translation>
+    </message>
+    <message>
+      <source>Wi-Fi security type '{value}' is not one Android knows</source>
+      <translation>WLAN-Sicherheitstyp '{value}' kennt Android nicht</translation>
+    </message>
+    <message>
+      <source>use one of {choices}</source>
+      <translation>einen davon verwenden: {choices}</translation>
+    </message>
+    <message>
+      <source>Wi-Fi '{name}': a password is set for an open network</source>
+      <translation>WLAN '{name}': für ein offenes Netz ist ein Kennwort angegeben</translation>
+    </message>
+    <message>
+      <source>Wi-Fi '{name}' ({security}) needs a password</source>
+      <translation>WLAN '{name}' ({security}) braucht ein Kennwort</translation>
+    </message>
+    <message>
+      <source>Wi-Fi security or password given without an SSID</source>
+      <translation>WLAN-Sicherheit oder Kennwort ohne Netzwerknamen (SSID) angegeben</translation>
+    </message>
+    <message>
+      <source>hub unreachable: {reply}</source>
+      <translation>Zentrale nicht erreichbar. Meldung der Verbindung: {reply}</translation>
+    </message>
+    <message>
+      <source>the hub takes no '{op}' messages</source>
+      <translation>die Zentrale nimmt keine Nachrichten der Art '{op}' an</translation>
+    </message>
+    <message>
+      <source>the hub's answer is not a batch reply (a proxy in the way?)</source>
+      <translation>die Antwort der Zentrale passt nicht (ein Proxy dazwischen?)</translation>
+    </message>
+    <message>
+      <source>the hub's answer left this message out</source>
+      <translation>die Antwort der Zentrale enthält diese Nachricht nicht</translation>
+    </message>
+    <message>
+      <source>hub rejected it: {reply}</source>
+      <translation>die Zentrale hat sie abgelehnt. Antwort des Servers: {reply}</translation>
+    </message>
+    <message>
+      <source>hub busy or failing: {reply}</source>
+      <translation>die Zentrale ist überlastet oder gestört. Antwort des Servers: {reply}</translation>
+    </message>
+    <message>
+      <source>hub refused this station's token ({reply}); set it with station sync set-hub</source>
+      <translation>die Zentrale lehnt den Zugangsschlüssel dieser Station ab (Antwort des Servers: {reply}); Schlüssel in den Stationseinstellungen oder mit station sync set-hub neu eintragen</translation>
+    </message>
+    <message>
+      <source>hub answered with a redirect to {url}; check the hub URL</source>
+      <translation>die Zentrale leitet weiter auf {url}; Adresse der Zentrale prüfen</translation>
+    </message>
+    <message>
+      <source>hub refused it: {reply}</source>
+      <translation>die Zentrale hat sie abgewiesen. Antwort des Servers: {reply}</translation>
+    </message>
+    <message>
+      <source>Snipe-IT unreachable: {reply}</source>
+      <translation>Snipe-IT nicht erreichbar. Meldung der Verbindung: {reply}</translation>
+    </message>
+    <message>
+      <source>Snipe-IT rate limit: HTTP {status}</source>
+      <translation>Snipe-IT bremst die Anfragen: HTTP {status}</translation>
+    </message>
+    <message>
+      <source>Snipe-IT failure: HTTP {status}</source>
+      <translation>Snipe-IT ist gestört: HTTP {status}</translation>
+    </message>
+    <message>
+      <source>Snipe-IT refused the API token (HTTP {status})</source>
+      <translation>Snipe-IT lehnt den API-Schlüssel ab (HTTP {status})</translation>
+    </message>
+    <message>
+      <source>create a token in Snipe-IT and store it with station sync set-snipeit</source>
+      <translation>in Snipe-IT einen API-Schlüssel erstellen und mit station sync set-snipeit speichern</translation>
+    </message>
+    <message>
+      <source>Snipe-IT answered HTTP {status} without JSON (maintenance page? proxy?)</source>
+      <translation>Snipe-IT antwortet mit HTTP {status} ohne JSON (Wartungsseite? Proxy?)</translation>
+    </message>
+    <message>
+      <source>Snipe-IT: {request}: not found</source>
+      <translation>Snipe-IT: {request}: nicht gefunden</translation>
+    </message>
+    <message>
+      <source>Snipe-IT: {request}: {reply}</source>
+      <translation>Snipe-IT: {request}: Antwort des Servers: {reply}</translation>
+    </message>
+    <message>
+      <source>Snipe-IT: HTTP {status}: {reply}</source>
+      <translation>Snipe-IT: HTTP {status}: Antwort des Servers: {reply}</translation>
+    </message>
+    <message>
+      <source>Snipe-IT byserial lookup failed: {reply}</source>
+      <translation>Snipe-IT: Suche nach der Seriennummer gescheitert. Antwort des Servers: {reply}</translation>
+    </message>
+    <message>
+      <source>Snipe-IT {thing} lookup failed: {reply}</source>
+      <translation>Snipe-IT: Suche nach {thing} gescheitert. Antwort des Servers: {reply}</translation>
+    </message>
+    <message>
+      <source>Snipe-IT has no {thing} named '{name}'</source>
+      <translation>Snipe-IT: {thing} '{name}' nicht gefunden</translation>
+    </message>
+    <message>
+      <source>model</source>
+      <translation>Modell</translation>
+    </message>
+    <message>
+      <source>company</source>
+      <translation>Firma</translation>
+    </message>
+    <message>
+      <source>location</source>
+      <translation>Standort</translation>
+    </message>
+    <message>
+      <source>create the {thing} in Snipe-IT or map it in the station's Snipe-IT settings</source>
+      <translation>{thing} in Snipe-IT anlegen oder in den Snipe-IT-Einstellungen der Station zuordnen</translation>
+    </message>
+    <message>
+      <source>Snipe-IT refused the new asset: {reply}</source>
+      <translation>Snipe-IT lehnt das neue Gerät ab. Antwort des Servers: {reply}</translation>
+    </message>
+    <message>
+      <source>Snipe-IT refused the update: {reply}</source>
+      <translation>Snipe-IT lehnt die Änderung ab. Antwort des Servers: {reply}</translation>
+    </message>
+    <message>
+      <source>Snipe-IT has {count} assets with serial {serial} (ids {ids})</source>
+      <translation>Snipe-IT hat {count} Geräte mit der Seriennummer {serial} (IDs {ids})</translation>
+    </message>
+    <message>
+      <source>merge or delete the duplicates in Snipe-IT, then resend</source>
+      <translation>die doppelten Einträge in Snipe-IT zusammenführen oder löschen, dann erneut senden</translation>
+    </message>
+    <message>
+      <source>Snipe-IT takes no '{op}' messages</source>
+      <translation>Snipe-IT nimmt keine Nachrichten der Art '{op}' an</translation>
+    </message>
+    <message>
+      <source>not an asset record: {count} problems</source>
+      <translation>kein Gerätedatensatz: {count} Fehler</translation>
     </message>
   </context>
 </TS>

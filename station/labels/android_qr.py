@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 
 import segno
 
+from station import messages
 from station.artifacts.apk import read_apk
 from station.blueprint import AndroidPlan
 from station.errors import InputError
@@ -63,7 +64,8 @@ def package_checksum(apk_path: Path) -> str:
             while chunk := f.read(1 << 20):
                 digest.update(chunk)
     except OSError as exc:
-        raise InputError(f"{apk_path}: cannot read ({exc.strerror or exc})") from exc
+        problem = messages.APK_CANNOT_READ.fill(path=apk_path, reason=exc.strerror or exc)
+        raise InputError(problem) from exc
     return sha256_urlsafe(digest.digest())
 
 
@@ -114,21 +116,22 @@ def provisioning_payload(
     m = _COMPONENT_RE.fullmatch(component)
     if m is None:
         raise InputError(
-            f"device-owner component {component!r} is not a component name",
-            hint='write "package/.Receiver" or "package/full.class.Name"',
+            messages.OWNER_NOT_COMPONENT_NAME.fill(component=component),
+            hint=messages.COMPONENT_HINT,
         )
     info = read_apk(apk_path)
     if m.group("pkg") != info.package:
         raise InputError(
-            f"device-owner component {component}: package {m.group('pkg')} is not the APK's "
-            f"({apk_path.name} is {info.package})",
-            hint="name the receiver of the app whose APK the tablets download",
+            messages.OWNER_OTHER_PACKAGE.fill(
+                component=component, package=m.group("pkg"), file=apk_path.name, app=info.package
+            ),
+            hint=messages.OWNER_PACKAGE_HINT,
         )
     url = urlparse(download_url)
     if url.scheme not in ("https", "http") or not url.hostname:
         raise InputError(
-            f"APK download URL {download_url!r} is not an http(s) address",
-            hint="the tablets download the device-owner app from it during setup",
+            messages.DOWNLOAD_URL_NOT_HTTP.fill(url=download_url),
+            hint=messages.DOWNLOAD_URL_HINT,
         )
     payload: dict[str, Any] = {
         ADMIN_COMPONENT_NAME: component,
@@ -136,7 +139,7 @@ def provisioning_payload(
     }
     if signature_checksum:
         if info.signing_cert_sha256 is None:
-            raise InputError(f"{apk_path}: the APK is not signed, so it has no signature checksum")
+            raise InputError(messages.APK_UNSIGNED.fill(path=apk_path))
         payload[SIGNATURE_CHECKSUM] = sha256_urlsafe(bytes.fromhex(info.signing_cert_sha256))
     else:
         payload[PACKAGE_CHECKSUM] = package_checksum(apk_path)
@@ -144,13 +147,13 @@ def provisioning_payload(
         security = (wifi_security or ("WPA" if wifi_password else "NONE")).upper()
         if security not in WIFI_SECURITY_TYPES:
             raise InputError(
-                f"Wi-Fi security type {wifi_security!r} is not one Android knows",
-                hint="use one of " + ", ".join(WIFI_SECURITY_TYPES),
+                messages.WIFI_SECURITY_UNKNOWN.fill(value=wifi_security),
+                hint=messages.USE_ONE_OF_HINT.fill(choices=", ".join(WIFI_SECURITY_TYPES)),
             )
         if security == "NONE" and wifi_password:
-            raise InputError(f"Wi-Fi {wifi_ssid!r}: a password is set for an open network")
+            raise InputError(messages.WIFI_OPEN_WITH_PASSWORD.fill(name=wifi_ssid))
         if security != "NONE" and not wifi_password:
-            raise InputError(f"Wi-Fi {wifi_ssid!r} ({security}) needs a password")
+            raise InputError(messages.WIFI_NEEDS_PASSWORD.fill(name=wifi_ssid, security=security))
         payload[WIFI_SSID] = wifi_ssid
         payload[WIFI_SECURITY_TYPE] = security
         if wifi_password:
@@ -158,7 +161,7 @@ def provisioning_payload(
         if wifi_hidden:
             payload[WIFI_HIDDEN] = True
     elif wifi_password or wifi_security:
-        raise InputError("Wi-Fi security or password given without an SSID")
+        raise InputError(messages.WIFI_WITHOUT_AN_SSID)
     if skip_encryption:
         payload[SKIP_ENCRYPTION] = True
     if leave_all_system_apps_enabled:
@@ -177,15 +180,12 @@ def provisioning_payload(
 def payload_for_plan(plan: AndroidPlan, download_url: str, **options: Any) -> dict[str, Any]:
     """The payload for a blueprint's device owner (its APK is among ``plan.apps``)."""
     if plan.device_owner is None:
-        raise InputError(
-            "the blueprint names no android.device_owner",
-            hint='add device_owner = "package/.Receiver" to the [android] table',
-        )
+        raise InputError(messages.NO_DEVICE_OWNER, hint=messages.DEVICE_OWNER_HINT)
     package = plan.device_owner.partition("/")[0]
     for app in plan.apps:
         if app.info.package == package:
             return provisioning_payload(plan.device_owner, app.path, download_url, **options)
-    raise InputError(f"the device-owner app {package} is not among android.apps")
+    raise InputError(messages.OWNER_APP_NOT_LISTED.fill(package=package))
 
 
 def payload_for_blueprint(plan: AndroidPlan, secrets: SecretStore) -> dict[str, Any]:
@@ -199,11 +199,7 @@ def payload_for_blueprint(plan: AndroidPlan, secrets: SecretStore) -> dict[str, 
     """
     setup = plan.provisioning
     if setup is None:
-        raise InputError(
-            "the blueprint has no [android.provisioning] table",
-            hint='add [android.provisioning] with download_url = "https://.../agent.apk", the '
-            "address tablets download the device-owner app from (see docs/blueprints.md)",
-        )
+        raise InputError(messages.NO_PROVISIONING, hint=messages.PROVISIONING_HINT)
     password = secrets.get(setup.wifi_password_secret) if setup.wifi_password_secret else None
     return payload_for_plan(
         plan,

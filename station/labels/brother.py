@@ -23,6 +23,7 @@ from brother_ql.exceptions import BrotherQLError  # type: ignore[import-untyped]
 from brother_ql.labels import FormFactor, LabelsManager  # type: ignore[import-untyped]
 from brother_ql.raster import BrotherQLRaster  # type: ignore[import-untyped]
 
+from station import messages
 from station.errors import InputError, PrinterError
 from station.labels.model import LabelData, LabelSize, render_label_image
 from station.labels.queue import PartlyPrinted
@@ -32,32 +33,23 @@ log = logging.getLogger("station.labels.brother")
 DPI = 300
 DEFAULT_MODEL = "QL-820NWB"
 BACKENDS = ("network", "pyusb", "linux_kernel")
-UNREACHABLE_HINT = (
-    "Switch the printer on and check its network cable; the labels are kept and will be "
-    "printed with Retry"
-)
-USB_HINT = (
-    "Switch the printer on, check its USB cable and turn Editor Lite off; the labels are kept "
-    "and will be printed with Retry"
-)
-MEDIA_HINT = (
-    "Load the {need} roll, or choose the label size that is loaded; the labels are kept and "
-    "will be printed with Retry"
-)
-PRINTER_HINT = "Check the tape and the cover; the labels are kept and will be printed with Retry"
+UNREACHABLE_HINT = messages.PRINTER_UNREACHABLE_HINT
+USB_HINT = messages.PRINTER_USB_HINT
+MEDIA_HINT = messages.PRINTER_MEDIA_HINT
+PRINTER_HINT = messages.PRINTER_CHECK_HINT
 PRINTER_CLASS = 7
 MASS_STORAGE_CLASS = 8  # a QL-8xx with Editor Lite on
 # brother_ql's words for the status block's error bits, as a person at the printer reads them.
-ERROR_WORDS: Mapping[str, str] = {
-    "No media when printing": "no tape or labels are loaded",
-    "End of media (die-cut size only)": "the label roll is used up",
-    "Tape cutter jam": "the cutter is jammed",
-    "Printer turned off": "it is switched off",
-    "Replace media error": "the loaded roll is not the one the labels are made for",
-    "Transmission / Communication error": "it did not understand the data it received",
-    "Cover opened while printing (Except QL-500)": "the cover is open",
-    "Media cannot be fed (also when the media end is detected)": "the tape is used up or stuck",
-    "System error": "it has a system error (switch it off and on)",
+ERROR_WORDS: Mapping[str, messages.Template] = {
+    "No media when printing": messages.PRINTER_NO_MEDIA_WORDS,
+    "End of media (die-cut size only)": messages.PRINTER_ROLL_USED_UP,
+    "Tape cutter jam": messages.PRINTER_CUTTER_JAM,
+    "Printer turned off": messages.PRINTER_SWITCHED_OFF,
+    "Replace media error": messages.PRINTER_WRONG_MEDIA,
+    "Transmission / Communication error": messages.PRINTER_GARBLED,
+    "Cover opened while printing (Except QL-500)": messages.PRINTER_COVER_OPEN,
+    "Media cannot be fed (also when the media end is detected)": messages.PRINTER_TAPE_STUCK,
+    "System error": messages.PRINTER_SYSTEM_ERROR,
 }
 
 
@@ -97,7 +89,7 @@ def brother_instructions(
     """Raster instructions for ``labels`` on tape ``label``; no printer needed."""
     tape = brother_label(label)
     if not labels:
-        raise InputError("no labels to print")
+        raise InputError(messages.NO_LABELS)
     try:
         qlr = BrotherQLRaster(model)
     except BrotherQLError:
@@ -134,13 +126,12 @@ def _probe(identifier: str, timeout: float) -> None:
         with socket.create_connection((host, port), timeout=timeout):
             pass
     except TimeoutError:
-        raise PrinterError(identifier, "no answer (timed out)", hint=UNREACHABLE_HINT) from None
+        raise PrinterError(identifier, messages.PRINTER_TIMED_OUT, hint=UNREACHABLE_HINT) from None
     except ConnectionRefusedError:
-        raise PrinterError(identifier, "refused the connection", hint=UNREACHABLE_HINT) from None
+        raise PrinterError(identifier, messages.PRINTER_REFUSED, hint=UNREACHABLE_HINT) from None
     except OSError as exc:
-        raise PrinterError(
-            identifier, f"unreachable ({exc.strerror or exc})", hint=UNREACHABLE_HINT
-        ) from exc
+        problem = messages.PRINTER_UNREACHABLE.fill(reason=exc.strerror or exc)
+        raise PrinterError(identifier, problem, hint=UNREACHABLE_HINT) from exc
 
 
 def _parse_usb(identifier: str) -> tuple[int, int, str]:
@@ -193,36 +184,38 @@ def find_usb_printer(identifier: str, usb_backend: Any = None) -> Any:
     except usb.core.NoBackendError as exc:
         raise PrinterError(
             identifier,
-            "USB cannot be used: libusb is not installed",
-            hint="install libusb (Debian: apt install libusb-1.0-0), or connect the printer "
-            "over the network",
+            messages.PRINTER_NO_LIBUSB,
+            hint=messages.PRINTER_LIBUSB_HINT,
         ) from exc
     except usb.core.USBError as exc:
         raise PrinterError(
-            identifier, f"the USB bus cannot be read ({exc})", hint=USB_HINT
+            identifier, messages.PRINTER_USB_BUS.fill(reply=exc), hint=USB_HINT
         ) from exc
     if matches:
         return matches[0]
     printers = [_describe(d) for d in found if _has_printer_interface(d)]
     storage = [d for d in found if _has_interface(d, MASS_STORAGE_CLASS)]
     if storage and not printers:
-        problem = "is in Editor Lite mode (it shows up as a USB drive, not as a printer)"
-        hint = "Hold the Editor Lite button until its light goes out, then press Retry"
-        raise PrinterError(identifier, problem, hint=hint)
-    problem = "is not connected by USB"
+        raise PrinterError(
+            identifier, messages.PRINTER_EDITOR_LITE, hint=messages.PRINTER_EDITOR_LITE_HINT
+        )
+    problem: str = messages.PRINTER_NOT_ON_USB
     if printers:
-        problem += " (connected: " + ", ".join(printers) + ")"
+        problem = messages.PRINTER_NOT_ON_USB_OTHERS.fill(printers=", ".join(printers))
     raise PrinterError(identifier, problem, hint=USB_HINT)
 
 
 def _errors_text(errors: Sequence[str]) -> str:
-    return ", ".join(ERROR_WORDS.get(e, e) for e in errors) or "an unknown error"
+    """The printer's error words (catalog messages, for the window) joined by ", "."""
+    return ", ".join(ERROR_WORDS.get(e, e) for e in errors) or messages.PRINTER_UNKNOWN_ERROR
 
 
 def _roll_text(width: int, length: int) -> str:
     if not width:
-        return "no roll"
-    return f"{width} x {length} mm die-cut labels" if length else f"{width} mm endless tape"
+        return messages.ROLL_NONE
+    if length:
+        return messages.ROLL_DIE_CUT.fill(width=width, length=length)
+    return messages.ROLL_ENDLESS.fill(width=width)
 
 
 def check_printer_state(state: Mapping[str, Any], label: str, identifier: str) -> None:
@@ -236,11 +229,10 @@ def check_printer_state(state: Mapping[str, Any], label: str, identifier: str) -
     need = _roll_text(width, length if spec.form_factor != FormFactor.ENDLESS else 0)
     errors = list(state.get("errors") or [])
     if state.get("media_type") == "No media" or not state.get("media_width"):
-        raise PrinterError(
-            identifier, "has no tape or labels loaded", hint=MEDIA_HINT.format(need=need)
-        )
+        raise PrinterError(identifier, messages.PRINTER_NO_MEDIA, hint=MEDIA_HINT.fill(roll=need))
     if errors:
-        raise PrinterError(identifier, "reports: " + _errors_text(errors), hint=PRINTER_HINT)
+        problem = messages.PRINTER_REPORTS.fill(problems=_errors_text(errors))
+        raise PrinterError(identifier, problem, hint=PRINTER_HINT)
     loaded_width = int(state.get("media_width") or 0)
     loaded_length = int(state.get("media_length") or 0)
     die_cut = state.get("media_type") == "Die-cut labels"
@@ -253,8 +245,8 @@ def check_printer_state(state: Mapping[str, Any], label: str, identifier: str) -
         loaded = _roll_text(loaded_width, loaded_length if die_cut else 0)
         raise PrinterError(
             identifier,
-            f"has {loaded} loaded, but the labels are laid out for {need}",
-            hint=MEDIA_HINT.format(need=need),
+            messages.PRINTER_WRONG_ROLL.fill(loaded=loaded, roll=need),
+            hint=MEDIA_HINT.fill(roll=need),
         )
 
 
@@ -282,11 +274,10 @@ def _check_roll(target: Any, chosen: str, model: str, label: str, identifier: st
     try:
         state, _raw = status(model, target, backend_identifier=chosen)
     except BrotherQLError as exc:  # "Received no data." after ten seconds of asking
-        raise PrinterError(
-            identifier, "did not answer the status request", hint=_hint(chosen)
-        ) from exc
+        raise PrinterError(identifier, messages.PRINTER_NO_STATUS, hint=_hint(chosen)) from exc
     except (OSError, ValueError) as exc:
-        raise PrinterError(identifier, str(exc) or type(exc).__name__, hint=_hint(chosen)) from exc
+        problem = messages.PRINTER_FAILED.fill(reply=str(exc) or type(exc).__name__)
+        raise PrinterError(identifier, problem, hint=_hint(chosen)) from exc
     check_printer_state(state, label, identifier)
 
 
@@ -295,10 +286,12 @@ def _send(instructions: bytes, target: Any, chosen: str, identifier: str) -> dic
         result: dict[str, Any] = send(instructions, target, backend_identifier=chosen)
     except (OSError, ValueError, BrotherQLError) as exc:
         # pyusb says "Device not found" with a ValueError; usb.core.USBError is an OSError.
-        raise PrinterError(identifier, str(exc) or type(exc).__name__, hint=_hint(chosen)) from exc
+        problem = messages.PRINTER_FAILED.fill(reply=str(exc) or type(exc).__name__)
+        raise PrinterError(identifier, problem, hint=_hint(chosen)) from exc
     if result.get("outcome") == "error":
         errors = (result.get("printer_state") or {}).get("errors") or []
-        raise PrinterError(identifier, "reported " + _errors_text(errors), hint=PRINTER_HINT)
+        problem = messages.PRINTER_REPORTED.fill(problems=_errors_text(errors))
+        raise PrinterError(identifier, problem, hint=PRINTER_HINT)
     log.info("sent %d bytes to %s (%s)", len(instructions), identifier, result.get("outcome"))
     return result
 
@@ -366,7 +359,7 @@ class BrotherPrinter:
                     raise
                 raise PartlyPrinted(
                     identifier,
-                    f"{exc.problem} after {done} of {len(labels)} labels",
+                    messages.PARTLY_PRINTED.fill(error=exc.problem, done=done, count=len(labels)),
                     printed=done,
                     hint=exc.hint,
                 ) from exc

@@ -12,6 +12,7 @@ from typing import Any
 import segno
 from PIL import Image, ImageDraw, ImageFont
 
+from station import messages
 from station.errors import InputError
 
 MM_PER_INCH = 25.4
@@ -183,25 +184,31 @@ def layout_label(data: LabelData, size: LabelSize, fonts: Fonts | None = None) -
     fonts = fonts or default_fonts()
     w, h = size.width_mm, size.height_mm
     if w <= 0 or h <= 0:
-        raise InputError(f"label size {size.name}: {w} x {h} mm is not a label")
+        raise InputError(messages.LABEL_NOT_A_LABEL.fill(label=size.name, width=w, height=h))
     pad = size.padding_mm if size.padding_mm is not None else min(3.0, max(1.0, min(w, h) * 0.06))
     qr_side = min(h - 2 * pad, w * 0.45)
     text_x = pad + qr_side + pad * 0.8
     text_w = w - text_x - pad
     if qr_side < MIN_SIDE_MM or text_w < MIN_SIDE_MM:
         raise InputError(
-            f"label size {size.name}: {w:g} x {h:g} mm leaves no room for a QR code and the "
-            "asset tag side by side",
-            hint=f"use labels of at least about {3 * MIN_SIDE_MM:g} x {MIN_SIDE_MM + 2:g} mm",
+            messages.LABEL_NO_ROOM.fill(label=size.name, width=f"{w:g}", height=f"{h:g}"),
+            hint=messages.LABEL_MIN_SIZE_HINT.fill(
+                width=f"{3 * MIN_SIDE_MM:g}", height=f"{MIN_SIDE_MM + 2:g}"
+            ),
         )
     qr = Box(pad, (h - qr_side) / 2, qr_side, qr_side)
     module = qr_side / (len(qr_modules(data.qr_payload)) + 2 * QR_BORDER)
     if module < MIN_MODULE_MM:
         raise InputError(
-            f"label {data.asset_tag}: the QR code for {data.qr_payload!r} is too dense for a "
-            f"{w:g} x {h:g} mm label ({module:.2f} mm per module, {MIN_MODULE_MM} mm needed "
-            "to scan reliably)",
-            hint="use a shorter payload template (plain) or larger labels",
+            messages.LABEL_QR_TOO_DENSE.fill(
+                tag=data.asset_tag,
+                payload=data.qr_payload,
+                width=f"{w:g}",
+                height=f"{h:g}",
+                module=f"{module:.2f}",
+                needed=MIN_MODULE_MM,
+            ),
+            hint=messages.LABEL_QR_DENSE_HINT,
         )
     avail = h - 2 * pad
     small = data.small_lines()
@@ -230,13 +237,13 @@ def layout_label(data: LabelData, size: LabelSize, fonts: Fonts | None = None) -
 def qr_modules(payload: str) -> Sequence[Sequence[int]]:
     """The QR symbol's dark (1) and light (0) modules, without a quiet zone (ECC level M)."""
     if not payload:
-        raise InputError("a label's QR payload is empty")
+        raise InputError(messages.QR_PAYLOAD_EMPTY)
     try:
         return segno.make_qr(payload, error="m").matrix
     except segno.DataOverflowError:
         raise InputError(
-            f"QR payload of {len(payload.encode())} bytes does not fit in a QR code",
-            hint="use a shorter payload template",
+            messages.QR_PAYLOAD_TOO_LONG.fill(size=len(payload.encode())),
+            hint=messages.QR_PAYLOAD_HINT,
         ) from None
 
 

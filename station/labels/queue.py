@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from station import messages
 from station.errors import InputError, PrinterError
 from station.labels.model import LabelData
 
@@ -110,7 +111,7 @@ class PrintQueue:
             PrinterError: the printer is off or unreachable (the hint says what to do).
         """
         if not labels:
-            raise InputError("no labels to print")
+            raise InputError(messages.NO_LABELS)
         now = dt.datetime.now(dt.UTC)
         # The time first in the name keeps the folder sorted oldest first.
         job_id = f"{now.strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:8]}"

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from station import messages
 from station.errors import InputError
 from station.labels.model import LabelSize
 
@@ -56,8 +57,8 @@ class SheetLayout:
         """
         if not 0 <= start_offset < self.per_page:
             raise InputError(
-                f"label sheet {self.name}: start offset {start_offset} is outside the sheet",
-                hint=f"give 0 (a fresh sheet) to {self.per_page - 1} (labels already used)",
+                messages.SHEET_OFFSET.fill(sheet=self.name, offset=start_offset),
+                hint=messages.SHEET_OFFSET_HINT.fill(last=self.per_page - 1),
             )
         for i, item in enumerate(items):
             slot = start_offset + i
@@ -125,9 +126,9 @@ def load_sheets(path: Path = SHEETS_FILE) -> dict[str, SheetLayout]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputError(f"{path}: label sheet layouts not found") from None
+        raise InputError(messages.SHEETS_NOT_FOUND.fill(path=path)) from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"{path}: cannot read label sheet layouts ({exc})") from exc
+        raise InputError(messages.SHEETS_UNREADABLE.fill(path=path, reason=exc)) from exc
     return {name: _sheet(name, table, str(path)) for name, table in data.items()}
 
 
@@ -140,9 +141,10 @@ def get_sheet(name: str, sheets: Mapping[str, SheetLayout] | None = None) -> She
     if name.upper() in by_upper:
         return known[by_upper[name.upper()]]
     close = difflib.get_close_matches(name, list(known), n=1)
-    extra = f" (did you mean {close[0]}?)" if close else ""
-    listing = "; ".join(f"{key}: {sheet.title}" for key, sheet in known.items())
-    raise InputError(
-        f"unknown label sheet {name!r}{extra}",
-        hint=f"known sheets: {listing}; add others to {SHEETS_FILE.name}",
+    problem = (
+        messages.UNKNOWN_SHEET_SUGGESTION.fill(sheet=name, suggestion=close[0])
+        if close
+        else messages.UNKNOWN_SHEET.fill(sheet=name)
     )
+    listing = "; ".join(f"{key}: {sheet.title}" for key, sheet in known.items())
+    raise InputError(problem, hint=messages.SHEETS_HINT.fill(sheets=listing, file=SHEETS_FILE.name))

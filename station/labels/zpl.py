@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from station import messages
 from station.errors import PrinterError
 from station.labels.model import (
     QR_BORDER,
@@ -24,10 +25,7 @@ log = logging.getLogger("station.labels.zpl")
 
 DEFAULT_PORT = 9100
 DEFAULT_SIZE = LabelSize("zebra-50x25", 50.0, 25.0)
-UNREACHABLE_HINT = (
-    "Switch the printer on and check its network cable; the labels are kept and will be "
-    "printed with Retry"
-)
+UNREACHABLE_HINT = messages.PRINTER_UNREACHABLE_HINT
 _SPECIAL = frozenset("^~_")  # ZPL command prefixes, and our ^FH escape character
 
 
@@ -98,13 +96,12 @@ def send_zpl(host: str, port: int, data: bytes, timeout: float = 10.0) -> None:
             sock.sendall(data)
             sock.shutdown(socket.SHUT_WR)
     except TimeoutError:
-        raise PrinterError(where, "no answer (timed out)", hint=UNREACHABLE_HINT) from None
+        raise PrinterError(where, messages.PRINTER_TIMED_OUT, hint=UNREACHABLE_HINT) from None
     except ConnectionRefusedError:
-        raise PrinterError(where, "refused the connection", hint=UNREACHABLE_HINT) from None
+        raise PrinterError(where, messages.PRINTER_REFUSED, hint=UNREACHABLE_HINT) from None
     except OSError as exc:
-        raise PrinterError(
-            where, f"unreachable ({exc.strerror or exc})", hint=UNREACHABLE_HINT
-        ) from exc
+        problem = messages.PRINTER_UNREACHABLE.fill(reason=exc.strerror or exc)
+        raise PrinterError(where, problem, hint=UNREACHABLE_HINT) from exc
     log.info("sent %d bytes of ZPL to %s", len(data), where)
 
 
@@ -113,7 +110,8 @@ def write_zpl(path: Path, data: bytes) -> None:
     try:
         path.write_bytes(data)
     except OSError as exc:
-        raise PrinterError(str(path), f"cannot write ({exc.strerror or exc})") from exc
+        problem = messages.PRINTER_CANNOT_WRITE.fill(reason=exc.strerror or exc)
+        raise PrinterError(str(path), problem) from exc
 
 
 @dataclass(frozen=True)

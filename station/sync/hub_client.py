@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 import httpx
 from pydantic import ValidationError
 
+from station import messages
 from station.store import OutboxRow
 from station.sync.backoff import parse_retry_after
 from station.sync.targets import (
@@ -79,7 +80,7 @@ class HubTarget:
                 "api/v1/heartbeat", json=station.model_dump(mode="json")
             )
         except httpx.TransportError as exc:
-            return Retry(f"hub unreachable: {_transport_error(exc)}")
+            return Retry(messages.HUB_UNREACHABLE.fill(reply=_transport_error(exc)))
         if response.status_code == 200:
             return Delivered()
         return _http_problem(response)
@@ -91,7 +92,7 @@ class HubTarget:
         sendable = []
         for row in rows:
             if row.op != OP_DEVICE_RESULT:
-                outcomes[row.id] = Dead(f"the hub takes no {row.op!r} messages")
+                outcomes[row.id] = Dead(messages.HUB_TAKES_NO_OP.fill(op=row.op))
             else:
                 sendable.append(row)
         if sendable:
@@ -106,7 +107,7 @@ class HubTarget:
         try:
             response = await self._client.post("api/v1/batches", json=body)
         except httpx.TransportError as exc:
-            problem = Retry(f"hub unreachable: {_transport_error(exc)}")
+            problem = Retry(messages.HUB_UNREACHABLE.fill(reply=_transport_error(exc)))
             return dict.fromkeys((r.id for r in rows), problem)
         status = response.status_code
         if status in (400, 413, 422) and len(rows) > 1:
@@ -122,16 +123,16 @@ class HubTarget:
         try:
             reply = BatchReply.model_validate_json(response.content)
         except ValidationError:
-            problem = Retry("the hub's answer is not a batch reply (a proxy in the way?)")
+            problem = Retry(messages.HUB_NOT_A_BATCH_REPLY)
             return dict.fromkeys((r.id for r in rows), problem)
         by_key = {item.key: item for item in reply.results}
         outcomes: dict[int, Outcome] = {}
         for row in rows:
             item = by_key.get(row.idempotency_key)
             if item is None:
-                outcomes[row.id] = Retry("the hub's answer left this message out")
+                outcomes[row.id] = Retry(messages.HUB_LEFT_OUT)
             elif item.status == "rejected":
-                outcomes[row.id] = Dead(f"hub rejected it: {item.error}")
+                outcomes[row.id] = Dead(messages.HUB_REJECTED.fill(reply=item.error))
             else:
                 outcomes[row.id] = Delivered(item.status)
         return outcomes
@@ -159,11 +160,11 @@ def _http_problem(response: httpx.Response) -> Outcome:
     text = f"HTTP {status}: {_error_text(response)}"
     if status in _PASSING or status >= 500:
         after = parse_retry_after(response.headers.get("retry-after"))
-        return Retry(f"hub busy or failing: {text}", after)
+        return Retry(messages.HUB_BUSY.fill(reply=text), after)
     if status in (401, 403):
         # A wrong token is the station's setup, not the message: keep the rows and say so.
-        return Retry(f"hub refused this station's token ({text}); set it with station sync set-hub")
+        return Retry(messages.HUB_TOKEN_REFUSED.fill(reply=text))
     if 300 <= status < 400:
         where = response.headers.get("location", "?")
-        return Retry(f"hub answered with a redirect to {where}; check the hub URL")
-    return Dead(f"hub refused it: {text}")
+        return Retry(messages.HUB_REDIRECT.fill(url=where))
+    return Dead(messages.HUB_REFUSED.fill(reply=text))

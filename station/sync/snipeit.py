@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
+from station import messages
 from station.errors import UpstreamRefused, UpstreamUnavailable
 from station.store import OutboxRow
 from station.sync.backoff import parse_retry_after
@@ -32,6 +33,13 @@ from station.sync.targets import (
 )
 
 log = logging.getLogger("station.sync.snipeit")
+
+# Snipe-IT's collections the station looks names up in, and one of them in words.
+_THINGS = {
+    "companies": messages.SNIPEIT_COMPANY,
+    "locations": messages.SNIPEIT_LOCATION,
+    "models": messages.SNIPEIT_MODEL,
+}
 
 
 @dataclass(frozen=True)
@@ -102,28 +110,37 @@ class SnipeItClient:
         try:
             response = await self._client.request(method, path, **kwargs)
         except httpx.TransportError as exc:
-            raise UpstreamUnavailable(f"Snipe-IT unreachable: {type(exc).__name__}: {exc}") from exc
+            problem = messages.SNIPEIT_UNREACHABLE.fill(reply=f"{type(exc).__name__}: {exc}")
+            raise UpstreamUnavailable(problem) from exc
         status = response.status_code
         if status == 429 or status >= 500 or status == 408:
             raise UpstreamUnavailable(
-                f"Snipe-IT {'rate limit' if status == 429 else 'failure'}: HTTP {status}",
+                (messages.SNIPEIT_RATE_LIMIT if status == 429 else messages.SNIPEIT_FAILURE).fill(
+                    status=status
+                ),
                 retry_after=parse_retry_after(response.headers.get("retry-after")),
             )
         if status in (401, 403):
             raise UpstreamUnavailable(
-                f"Snipe-IT refused the API token (HTTP {status})",
-                hint="create a token in Snipe-IT and store it with station sync set-snipeit",
+                messages.SNIPEIT_TOKEN_REFUSED.fill(status=status),
+                hint=messages.SNIPEIT_TOKEN_HINT,
             )
         try:
             body = response.json()
         except ValueError as exc:
-            raise UpstreamUnavailable(
-                f"Snipe-IT answered HTTP {status} without JSON (maintenance page? proxy?)"
-            ) from exc
+            raise UpstreamUnavailable(messages.SNIPEIT_NO_JSON.fill(status=status)) from exc
         if status == 404:
-            raise UpstreamRefused(f"Snipe-IT: {method} {path}: {_messages(body) or 'not found'}")
+            reply = _messages(body)
+            request = f"{method} {path}"
+            raise UpstreamRefused(
+                messages.SNIPEIT_REQUEST_REFUSED.fill(request=request, reply=reply)
+                if reply
+                else messages.SNIPEIT_REQUEST_NOT_FOUND.fill(request=request)
+            )
         if status >= 400 or not isinstance(body, dict):
-            raise UpstreamRefused(f"Snipe-IT: HTTP {status}: {_messages(body)}")
+            raise UpstreamRefused(
+                messages.SNIPEIT_HTTP_REFUSED.fill(status=status, reply=_messages(body))
+            )
         if body.get("status") == "error":
             raise _BodyError(_messages(body), body.get("messages"))
         return body
@@ -135,7 +152,8 @@ class SnipeItClient:
         except _BodyError as exc:
             if "not exist" in exc.text.lower() or "not found" in exc.text.lower():
                 return []
-            raise UpstreamRefused(f"Snipe-IT byserial lookup failed: {exc.text}") from exc
+            problem = messages.SNIPEIT_SERIAL_LOOKUP_FAILED.fill(reply=exc.text)
+            raise UpstreamRefused(problem) from exc
         rows = body.get("rows", [])
         return [r for r in rows if isinstance(r, dict)]
 
@@ -148,15 +166,16 @@ class SnipeItClient:
         try:
             body = await self._call("GET", kind, params={"search": name, "limit": 50})
         except _BodyError as exc:
-            raise UpstreamRefused(f"Snipe-IT {kind} lookup failed: {exc.text}") from exc
+            problem = messages.SNIPEIT_LOOKUP_FAILED.fill(thing=_THINGS[kind], reply=exc.text)
+            raise UpstreamRefused(problem) from exc
         for row in body.get("rows", []):
             if isinstance(row, dict) and str(row.get("name", "")).casefold() == name.casefold():
                 self._ids[(kind, name.casefold())] = int(row["id"])
                 return int(row["id"])
-        singular = {"companies": "company", "locations": "location", "models": "model"}[kind]
+        singular = _THINGS[kind]
         raise UpstreamRefused(
-            f"Snipe-IT has no {singular} named {name!r}",
-            hint=f"create the {singular} in Snipe-IT or map it in the station's Snipe-IT settings",
+            messages.SNIPEIT_NO_SUCH.fill(thing=singular, name=name),
+            hint=messages.SNIPEIT_NO_SUCH_HINT.fill(thing=singular),
         )
 
     async def upsert(self, record: AssetRecord) -> tuple[str, int]:
@@ -185,11 +204,15 @@ class SnipeItClient:
                 body = await self._call("POST", "hardware", json=create)
             except _BodyError as exc:
                 if not exc.is_unique_violation():
-                    raise UpstreamRefused(f"Snipe-IT refused the new asset: {exc.text}") from exc
+                    raise UpstreamRefused(
+                        messages.SNIPEIT_NEW_ASSET_REFUSED.fill(reply=exc.text)
+                    ) from exc
                 # Another station created it meanwhile: look again and update that one.
                 found = await self.find_by_serial(record.serial)
                 if not found:
-                    raise UpstreamRefused(f"Snipe-IT refused the new asset: {exc.text}") from exc
+                    raise UpstreamRefused(
+                        messages.SNIPEIT_NEW_ASSET_REFUSED.fill(reply=exc.text)
+                    ) from exc
             else:
                 asset_id = int((body.get("payload") or {}).get("id", 0))
                 log.info("Snipe-IT asset %d created for %s", asset_id, record.serial)
@@ -197,14 +220,15 @@ class SnipeItClient:
         if len(found) > 1:
             ids = ", ".join(str(r.get("id")) for r in found)
             raise UpstreamRefused(
-                f"Snipe-IT has {len(found)} assets with serial {record.serial} (ids {ids})",
-                hint="merge or delete the duplicates in Snipe-IT, then resend",
+                messages.SNIPEIT_DUPLICATES.fill(count=len(found), serial=record.serial, ids=ids),
+                hint=messages.SNIPEIT_DUPLICATES_HINT,
             )
         asset_id = int(found[0]["id"])
         try:
             await self._call("PATCH", f"hardware/{asset_id}", json=fields)
         except _BodyError as exc:
-            raise UpstreamRefused(f"Snipe-IT refused the update: {exc.text}") from exc
+            problem = messages.SNIPEIT_UPDATE_REFUSED.fill(reply=exc.text)
+            raise UpstreamRefused(problem) from exc
         log.info("Snipe-IT asset %d updated for %s", asset_id, record.serial)
         return "updated", asset_id
 
@@ -233,12 +257,12 @@ class SnipeItTarget:
         outcomes: dict[int, Outcome] = {}
         for row in rows:
             if row.op != OP_ASSET:
-                outcomes[row.id] = Dead(f"Snipe-IT takes no {row.op!r} messages")
+                outcomes[row.id] = Dead(messages.SNIPEIT_TAKES_NO_OP.fill(op=row.op))
                 continue
             try:
                 record = AssetRecord.model_validate(row.payload)
             except ValidationError as exc:
-                outcomes[row.id] = Dead(f"not an asset record: {exc.error_count()} problems")
+                outcomes[row.id] = Dead(messages.NOT_AN_ASSET_RECORD.fill(count=exc.error_count()))
                 continue
             try:
                 action, asset_id = await self.client.upsert(record)

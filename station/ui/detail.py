@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, Signal
+from PySide6.QtCore import QCoreApplication, QLocale, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
@@ -133,7 +133,8 @@ class DeviceDetail(QWidget):
                 [
                     step_label(entry.step),
                     status_word(entry.status),
-                    f"{seconds:.1f}" if seconds is not None else "…",
+                    # In the locale's digits (a decimal comma in German).
+                    QLocale().toString(seconds, "f", 1) if seconds is not None else "…",
                 ],
             )
         self.log_view.setPlainText("\n".join(event_line(e) for e in state.log))

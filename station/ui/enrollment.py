@@ -7,7 +7,7 @@ from PySide6.QtGui import QPixmap, QResizeEvent
 from PySide6.QtWidgets import QDialog, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from station.errors import StationError
-from station.ui.texts import hint_text
+from station.ui.texts import error_text, hint_text
 
 _CONTEXT = "AndroidQr"
 
@@ -55,7 +55,7 @@ class AndroidQrDialog(QDialog):
         self.pixmap = QPixmap()
         self.payload = ""
         self.code.clear()
-        text = _t("The enrollment QR cannot be made: %1").replace("%1", error.message)
+        text = _t("The enrollment QR cannot be made: %1").replace("%1", error_text(error.message))
         if error.hint:
             text += "\n" + _t("What to do: %1").replace("%1", hint_text(error.hint))
         self.help.setText(text)

@@ -9,6 +9,7 @@ from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from station.sync.status import SyncStatus
+from station.ui.texts import error_text
 
 REFRESH_MS = 5000
 
@@ -86,7 +87,7 @@ class SyncPanel(QWidget):
             self.error.setText(
                 _t("Last sync error (%1): %2")
                 .replace("%1", _ago(status.last_error_at, now))
-                .replace("%2", status.last_error)
+                .replace("%2", error_text(status.last_error))
             )
             self.error.show()
         else:

@@ -45,7 +45,15 @@ def _value_text(name: str, value: str) -> str:
         return detail_text(value.replace(" ", "_"))
     if name in messages.NESTED_FIELDS:
         return message_text(value) or value
+    if name in messages.LIST_FIELDS:
+        return ", ".join(message_text(item) or item for item in value.split(", "))
     return value
+
+
+def error_text(text: str) -> str:
+    """A core message (an error's ``message``, ``str()`` or a stored last error) translated,
+    as given when it is not from the catalog (then it is a device's or a server's own text)."""
+    return message_text(text) or text
 
 
 def state_word(state: str) -> str:
@@ -204,5 +212,5 @@ def event_line(event: JobEvent) -> str:
     elif event.type is EventType.STEP:
         parts = [step_label(event.step), status_word(event.state), detail_text(event.detail)]
     else:
-        parts = [event.state, event.detail]
+        parts = [event.state, detail_text(event.detail)]
     return " ".join([clock, *(p for p in parts if p)])

@@ -43,7 +43,7 @@ from station.ui.run_control import RunControl
 from station.ui.runtime import EventBridge, Runtime
 from station.ui.sync_panel import SyncPanel
 from station.ui.technician import PinDialog, SecretDialog, TechnicianMode
-from station.ui.texts import hint_text
+from station.ui.texts import detail_text, error_text, hint_text
 from station.ui.tiles import CartView
 from station.ui.wizards import (
     CART_COLUMNS,
@@ -362,7 +362,7 @@ class MainWindow(QMainWindow):
             pages = LabelPages.from_settings(labels, self.settings)
         except StationError as exc:
             self.statusBar().showMessage(
-                _fill(_t("The labels cannot be laid out: %1"), exc.message)
+                self._problem_text(_t("The labels cannot be laid out: %1"), exc)
             )
             return
         dialog = LabelPreview(pages, self)
@@ -370,6 +370,18 @@ class MainWindow(QMainWindow):
             dialog.accepted.connect(self._on_labels_printed)
         self.label_preview = dialog
         dialog.open()
+
+    @staticmethod
+    def _problem_text(frame: str, error: StationError) -> str:
+        """``frame`` (with %1) around the error's message, then what to do, translated."""
+        text = _fill(frame, error_text(error.message))
+        if error.hint:
+            text += " " + _fill(_t("What to do: %1"), hint_text(error.hint))
+        return text
+
+    def show_problem(self, error: StationError) -> None:
+        """A station error (a printer that is off, labels that do not fit) in the status bar."""
+        self.statusBar().showMessage(self._problem_text(_t("That did not work: %1"), error))
 
     def _on_labels_printed(self) -> None:
         self.printed = True
@@ -428,7 +440,7 @@ class MainWindow(QMainWindow):
         self._update_checklist()
 
     def _on_station_problem(self, detail: str, hint: str) -> None:
-        self.banner.announce("problem", hint_text(hint) or detail)
+        self.banner.announce("problem", hint_text(hint) or detail_text(detail))
 
     def _on_selection_changed(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
         indexes = selected.indexes()
@@ -500,7 +512,8 @@ class MainWindow(QMainWindow):
             "command": _t("The station could not do that."),
         }
         text = words.get(code, code)
-        self.statusBar().showMessage(f"{text} {detail}".strip())
+        # A failed command's detail is the error's str(): a catalog message, translated.
+        self.statusBar().showMessage(f"{text} {error_text(detail)}".strip())
         if code == "crashed":
             self.banner.announce("problem", text)
 

@@ -4,15 +4,18 @@ in the German window is English."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import random
 import re
 import shutil
+import socket
 import string
 import subprocess
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from adbutils.errors import AdbError, AdbInstallError, AdbTimeout
@@ -21,20 +24,33 @@ from PySide6.QtCore import QCoreApplication, QLocale
 from pytestqt.qtbot import QtBot
 
 from station import messages
-from station.blueprint import InvalidBlueprint
+from station.blueprint import InvalidBlueprint, load_blueprint
 from station.commands import demo_blueprint, demo_secrets
 from station.drivers.errors import map_adb_errors, map_ios_errors
-from station.errors import DeviceError, DeviceRefused
+from station.errors import DeviceError, DeviceRefused, InputError, PrinterError
+from station.hub.app import create_app
+from station.hub.db import HubDB
 from station.jobs.engine import Engine, EngineSettings
 from station.jobs.events import EventBus, EventType, JobEvent, JobState
 from station.jobs.runner import prepare
-from station.store import Store
+from station.labels.android_qr import payload_for_blueprint
+from station.labels.brother import BrotherPrinter, check_printer_state
+from station.labels.model import LabelData
+from station.labels.queue import PartlyPrinted, PrintQueue
+from station.labels.zpl import ZplPrinter
+from station.store import StepStatus, Store
+from station.sync.hub_client import HubTarget
+from station.sync.relay import Relay
+from station.sync.status import sync_status
+from station.sync.targets import TARGET_HUB, DeviceResult, hub_entry
 from station.ui.i18n import I18N_DIR, catalog_strings, default_language, read_ts, source_strings
+from station.ui.printing import LABEL_PRINTER, LABEL_SIZE_SETTING, SHEET_SETTING
 from station.ui.technician import PinDialog, SecretDialog
 from station.ui.texts import MESSAGES_CONTEXT, _hints, message_text
 from station.ui.window import MainWindow, widget_texts
 from station.ui.wizards import CalibrationWizard, FirstRunWizard
 from tests.fakes import FakeAndroidDriver, FakeIosDriver, FakeTablet, register_apps
+from tests.hub.servers import ThreadedServer
 from tests.test_messages import SAMPLES, broken_blueprint
 from tests.ui.fakes import FakeBackend, device, job, progress
 
@@ -397,3 +413,252 @@ def test_device_failures_are_german_on_tiles_and_in_the_detail(
     # The check is worth something: the engine's own English is found in spite of the data.
     english = [("detail", e.detail) for e in failed] + [("hint", e.hint) for e in failed]
     assert {text for _n, text, _w in _english_in(english, data)} == {t for _n, t in english}
+
+
+# --- printers, the enrollment QR and sync: what the labels and sync areas say -------------
+
+
+def _closed_port() -> int:
+    """A loopback port nobody listens on (bound, read, closed again): connecting is refused."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def _labels(count: int) -> list[LabelData]:
+    return [
+        LabelData(
+            asset_tag=f"SEG042-{n:05}",
+            school_name="Realschule Nord",
+            school_id="SEG042",
+            serial=f"DMPX{n:06}",
+            model="iPad13,1",
+            cart="A",
+            slot=n,
+            qr_payload=f"https://inventar.example/a/SEG042-{n:05}",
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+@pytest.mark.usefixtures("german")
+def test_a_printer_that_is_off_is_german_in_the_window(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    """The real print queue sends ZPL (and Brother raster) to a closed port: PrinterError."""
+    port = _closed_port()
+    printers = [ZplPrinter("127.0.0.1", port, timeout=5), BrotherPrinter(f"tcp://127.0.0.1:{port}")]
+    for n, printer in enumerate(printers):
+        queue = PrintQueue(tmp_path / f"queue-{n}", printer)
+
+        async def print_now(queue: PrintQueue = queue) -> None:
+            await asyncio.to_thread(queue.submit, _labels(3))
+
+        # A command that fails on the loop thread reaches the window as failed("command", ...).
+        with qtbot.waitSignal(window.bridge.failed, timeout=20000) as failed:
+            window.runtime._submit(print_now())
+        code, detail = failed.args
+        assert code == "command"
+        assert "refused the connection" in detail  # the CLI's and the log's English
+        assert len(queue.pending()) == 1  # the labels wait for Retry
+        shown = window.statusBar().currentMessage()
+        where = f"127.0.0.1:{port}" if n == 0 else f"tcp://127.0.0.1:{port}"
+        assert (
+            f"Drucker {where}: lässt keine Verbindung zu. Was zu tun ist: Drucker einschalten"
+            in shown
+        ), shown
+        data = _data_in(detail) | {str(port)}
+        assert _english_in([("status", shown)], data) == []
+        # The same error shown as a problem of its own (message, then what to do).
+        with pytest.raises(PrinterError) as info:
+            queue.retry_pending()
+        window.show_problem(info.value)
+        shown = window.statusBar().currentMessage()
+        assert "Was zu tun ist: Drucker einschalten" in shown, shown
+        assert _english_in([("status", shown)], data) == []
+        # Without the window's translation the same text is English and is caught.
+        assert _english_in([("status", detail)], data) != []
+
+
+@pytest.mark.usefixtures("german")
+def test_a_station_problem_without_a_hint_is_german(qtbot: QtBot, window: MainWindow) -> None:
+    """The banner shows the problem itself when there is nothing to do (its detail)."""
+    detail = messages.USBMUXD_AT_UNREACHABLE.fill(
+        address="/var/run/usbmuxd", error="[Errno 2] No such file or directory"
+    )
+    window._on_station_problem(detail, "")
+    shown = window.banner.text()
+    assert "usbmuxd unter /var/run/usbmuxd ist nicht erreichbar" in shown, shown
+    assert _english_in([("banner", shown)], _data_in(detail)) == []
+    assert _english_in([("banner", detail)], _data_in(detail)) != []
+
+
+@pytest.mark.usefixtures("german")
+def test_the_printers_own_words_are_german(qtbot: QtBot) -> None:
+    """A Brother status block's errors, a roll that does not fit, a job torn after label 1."""
+    ql = "usb://0x04f9:0x209d"
+    texts: list[str] = []
+    for state in (
+        {"media_type": "No media", "media_width": 0},
+        {"media_type": "Continuous length tape", "media_width": 62, "errors": ["Tape cutter jam"]},
+        {"media_type": "Continuous length tape", "media_width": 29, "media_length": 0},
+    ):
+        with pytest.raises(PrinterError) as info:
+            check_printer_state(state, "62", ql)
+        texts += [info.value.message, info.value.hint]
+    torn = PartlyPrinted(
+        ql,
+        messages.PARTLY_PRINTED.fill(
+            error=messages.PRINTER_REPORTED.fill(
+                problems=", ".join([messages.PRINTER_TAPE_STUCK, "Unknown bit 7"])
+            ),
+            done=1,
+            count=3,
+        ),
+        printed=1,
+    )
+    texts.append(torn.message)
+    german = [message_text(text) for text in texts]
+    assert None not in german
+    assert german[0] == f"Drucker {ql}: hat kein Band und keine Etiketten eingelegt"
+    assert german[2] == f"Drucker {ql}: meldet: das Schneidemesser klemmt"
+    assert german[4] == (
+        f"Drucker {ql}: hat Endlosband 29 mm eingelegt, die Etiketten sind aber für "
+        "Endlosband 62 mm angelegt"
+    )
+    assert german[-1] == (
+        f"Drucker {ql}: meldete: das Band ist leer oder klemmt, Unknown bit 7 "
+        "(nach 1 von 3 Etiketten)"
+    )
+    data = {ql, "Unknown bit 7"}
+    assert _english_in([("printer", str(g)) for g in german], data) == []
+
+
+def _without_provisioning(folder: Path) -> Path:
+    """The demo blueprint without its [android.provisioning] table."""
+    path = demo_blueprint(folder)
+    text = path.read_text(encoding="utf-8")
+    start = text.index("[android.provisioning]")
+    end = text.index("\n[", start)
+    path.write_text(text[:start] + text[end + 1 :], encoding="utf-8")
+    return path
+
+
+# The offscreen platform notes that it cannot pass size hints on when a dialog is shown.
+@pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
+@pytest.mark.usefixtures("german")
+def test_the_enrollment_qr_without_provisioning_is_german(
+    qtbot: QtBot, demo_window: MainWindow, demo_backend: FakeBackend, tmp_path: Path
+) -> None:
+    """The real check of the blueprint's plan says what is missing, in German."""
+    secrets = demo_secrets(tmp_path / "station")
+    blueprint = load_blueprint(_without_provisioning(tmp_path / "plain"), secrets=secrets)
+    plan = blueprint.android
+    assert plan is not None
+    assert plan.provisioning is None
+
+    async def enrollment() -> Mapping[str, Any]:
+        return payload_for_blueprint(plan, secrets)
+
+    demo_backend.android_enrollment = enrollment  # type: ignore[method-assign]
+    demo_window.show_android_qr()
+    dialog = demo_window.android_qr
+    assert dialog is not None
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: "[android.provisioning]" in dialog.help.text(), timeout=20000)
+    text = dialog.help.text()
+    assert text.startswith(
+        "Der Einrichtungscode kann nicht erstellt werden: der Bauplan hat keinen Abschnitt "
+        "[android.provisioning]"
+    ), text
+    assert "Was zu tun ist: den Abschnitt [android.provisioning] mit download_url" in text
+    assert _english_in(list(widget_texts(dialog))) == []
+    with pytest.raises(InputError) as info:
+        payload_for_blueprint(plan, secrets)
+    assert _english_in([("qr", info.value.message), ("qr", info.value.hint)]) != []
+    dialog.reject()
+
+
+def _outbox(path: Path) -> Store:
+    store = Store(path)
+    run = store.start_run("bp", "hash")
+    for serial in ("DMP1", "DMP2"):
+        device = store.upsert_device("ios", serial, udid=serial, model="iPad13,1")
+        result = DeviceResult(
+            serial=serial,
+            platform="ios",
+            step="enroll",
+            status="done",
+            recorded_at=dt.datetime(2026, 11, 29, 8, 0, tzinfo=dt.UTC),
+            school="Realschule Nord",
+        )
+        store.record_step_result(
+            run.id, device.id, "enroll", StepStatus.DONE, outbox=[hub_entry(result)]
+        )
+    return store
+
+
+async def _drain(store: Store, url: str, token: str) -> str:
+    """One pass of the real relay to the hub at ``url``; the last error it recorded."""
+    relay = Relay(store, {TARGET_HUB: HubTarget(url, token, timeout=10)})
+    try:
+        report = await relay.drain_once()
+    finally:
+        await relay.aclose()
+    assert report.retried == 2, report
+    assert report.sent == 0, report
+    return sync_status(store).last_error
+
+
+@pytest.mark.usefixtures("german")
+def test_the_sync_panel_says_a_hub_problem_in_german(
+    qtbot: QtBot, window: MainWindow, backend: FakeBackend, tmp_path: Path
+) -> None:
+    """A hub that is down (a closed port), then the real hub refusing an unknown token."""
+    hub_db = HubDB(f"sqlite:///{tmp_path / 'hub.db'}")
+    panel = window.sync_panel
+    panel.timer.setInterval(20)
+    try:
+        with (
+            _outbox(tmp_path / "down.db") as down_store,
+            _outbox(tmp_path / "refused.db") as refused_store,
+            ThreadedServer(create_app(hub_db)) as hub,
+        ):
+            down = asyncio.run(_drain(down_store, f"http://127.0.0.1:{_closed_port()}/", "token"))
+            assert down.startswith("hub unreachable: ")
+            refused = asyncio.run(_drain(refused_store, hub.url, "not-a-token-the-hub-knows"))
+            assert refused.startswith("hub refused this station's token (HTTP 401: unknown token)")
+            for store, stored, german in (
+                (down_store, down, "Zentrale nicht erreichbar. Meldung der Verbindung: "),
+                (refused_store, refused, "lehnt den Zugangsschlüssel dieser Station ab"),
+            ):
+                backend.store = store
+                qtbot.waitUntil(lambda german=german: german in panel.error.text(), timeout=10000)
+                texts = list(widget_texts(panel))
+                assert any("2 wartend" in text for _n, text in texts), texts
+                assert _english_in(texts, _data_in(stored)) == []
+                # The check is worth something: the stored English is caught.
+                assert _english_in([("error", stored)], _data_in(stored)) != []
+            window.close()
+    finally:
+        hub_db.close()
+
+
+@pytest.mark.usefixtures("german")
+def test_labels_that_do_not_fit_are_explained_in_german(qtbot: QtBot, window: MainWindow) -> None:
+    """The label printer's label is too small for QR and tag: said in German, what to do too."""
+    window.settings.set_setting(SHEET_SETTING, LABEL_PRINTER)
+    window.settings.set_setting(LABEL_SIZE_SETTING, "20x8")
+    window.model.apply(
+        [job(f"ios:{n}", JobState.DONE, slot=n, tag=f"SEG042-{n:05}") for n in (1, 2)]
+    )
+    window.model.flush()
+    with qtbot.waitSignal(window.bridge.labels_ready, timeout=10000):
+        window.print_labels()
+    qtbot.waitUntil(lambda: "20 x 8 mm" in window.statusBar().currentMessage(), timeout=10000)
+    shown = window.statusBar().currentMessage()
+    assert "passen QR-Code und Inventarnummer nicht nebeneinander" in shown, shown
+    assert "Was zu tun ist: Etiketten von mindestens etwa" in shown, shown
+    assert window.label_preview is None
+    assert _english_in([("status", shown)], {"20x8"}) == []
