@@ -223,3 +223,14 @@ def test_string_pool_pointing_everywhere_at_one_long_string(tmp_path: Path) -> N
     apk = _zip_with(tmp_path / "pool.apk", {"AndroidManifest.xml": axml})
     with pytest.raises(ArtifactError, match="implausibly much text"):
         read_apk(apk)
+
+
+def test_an_apk_needing_a_newer_unzip_is_an_artifact_error(dpc: Path, tmp_path: Path) -> None:
+    blob = bytearray(dpc.read_bytes())
+    central = blob.index(b"PK\x01\x02")
+    blob[central + 6 : central + 8] = (64).to_bytes(2, "little")
+    path = tmp_path / "new.apk"
+    path.write_bytes(bytes(blob))
+    with pytest.raises(ArtifactError) as caught:
+        read_apk(path)
+    assert str(path) in str(caught.value)

@@ -341,3 +341,18 @@ def test_random_bytes_are_not_profiles(blob: bytes) -> None:
 
 _CERT, _KEY, _ = make_supervision_identity("Fuzz")
 _SIGNED = sign_profile(make_wifi_profile("F", identifier="org.fuzz"), _CERT, _KEY)
+
+
+def test_an_ipa_needing_a_newer_unzip_is_an_artifact_error(
+    valid_ipa_bytes: bytes, tmp_path: Path
+) -> None:
+    # Found by the fuzz test above: zipfile raises NotImplementedError("zip file version 6.4")
+    # when an entry's "version needed to extract" is beyond what it supports.
+    blob = bytearray(valid_ipa_bytes)
+    central = blob.index(b"PK\x01\x02")
+    blob[central + 6 : central + 8] = (64).to_bytes(2, "little")
+    path = tmp_path / "new.ipa"
+    path.write_bytes(bytes(blob))
+    with pytest.raises(ArtifactError, match=r"zip file version 6\.4") as caught:
+        read_ipa(path)
+    assert str(path) in str(caught.value)

@@ -66,7 +66,13 @@ def read_ipa(path: Path) -> IpaInfo:
         archive = zipfile.ZipFile(path)
     except FileNotFoundError as exc:
         raise _problem(path, msg.FILE_NOT_FOUND) from exc
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        ValueError,
+        EOFError,
+        NotImplementedError,  # "zip file version 6.4": an entry needs a newer unzip
+    ) as exc:
         raise _problem(path, msg.NOT_ZIP.fill(reason=exc)) from exc
     with archive:
         entries = archive.infolist()
