@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from station import commands
+from station import messages as msg
 from station.blueprint import Blueprint
 from station.drivers.android import AdbAndroidDriver, AndroidSettings
 from station.drivers.base import SlotCalibration
@@ -193,12 +194,12 @@ class DriverBackend:
     def _android_payload(self) -> dict[str, Any]:
         prepared = self.prepared.get(self.current) if self.current is not None else None
         if prepared is None:
-            raise InputError("no blueprint is loaded", hint="choose the cart's blueprint first")
+            raise InputError(msg.NO_BLUEPRINT_LOADED, hint=msg.CHOOSE_BLUEPRINT_HINT)
         plan = prepared.blueprint.android
         if plan is None:
             raise InputError(
-                f"blueprint {prepared.blueprint.name} has no [android] table",
-                hint="add an [android] table with device_owner and its APK",
+                msg.BLUEPRINT_NO_ANDROID.fill(name=prepared.blueprint.name),
+                hint=msg.ADD_ANDROID_HINT,
             )
         return payload_for_blueprint(plan, self.secrets)
 

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from station import messages as msg
 from station.blueprint import Blueprint, load_blueprint
 from station.errors import InputError
 from station.jobs.events import EventBus, EventType, JobEvent, JobState
@@ -128,10 +129,7 @@ class FakeBackend:
 
     async def android_enrollment(self) -> Mapping[str, Any]:
         if self.android_payload is None:
-            raise InputError(
-                "no download address for the device-owner app is set",
-                hint="set the station setting android.download_url",
-            )
+            raise InputError(msg.NO_PROVISIONING, hint=msg.PROVISIONING_HINT)
         return self.android_payload
 
     async def sync_status(self) -> SyncStatus:

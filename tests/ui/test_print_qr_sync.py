@@ -203,7 +203,7 @@ def test_android_enrollment_qr_says_what_is_missing(
     dialog = window.android_qr
     assert dialog is not None
     qtbot.addWidget(dialog)
-    qtbot.waitUntil(lambda: "android.download_url" in dialog.help.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "[android.provisioning]" in dialog.help.text(), timeout=10000)
     assert dialog.pixmap.isNull()
     assert "cannot be made" in dialog.help.text()
     dialog.reject()
@@ -270,7 +270,7 @@ def test_the_new_dialogs_and_the_sync_panel_speak_german(
     dialog = window.android_qr
     assert dialog is not None
     qtbot.addWidget(dialog)
-    qtbot.waitUntil(lambda: "android.download_url" in dialog.help.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "[android.provisioning]" in dialog.help.text(), timeout=10000)
     assert dialog.help.text().startswith("Der Einrichtungscode kann nicht erstellt werden")
     shown = [(n, t) for n, t in widget_texts(dialog) if n != "android-qr-help"]
     texts = [*panel, *shown, ("reprint", window.reprint_button.text())]
