@@ -126,6 +126,13 @@ def map_ios_errors(device: str, action: str) -> Iterator[None]:
             device=device,
             hint=Presence.RECOVERY.hint,
         ) from exc
+    except pmd3.SessionActiveError as exc:
+        # pymobiledevice3 reconnects after a dropped StartSession (usbmuxd restarting) and
+        # sends it again on a connection that already has a session: try again, not a refusal.
+        raise DeviceError(
+            msg.IOS_FAILED.fill(action=action, reply=str(exc) or type(exc).__name__),
+            device=device,
+        ) from exc
     except (
         pmd3.ProfileError,
         pmd3.AppInstallError,

@@ -17,6 +17,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from PIL import Image
+from pymobiledevice3 import exceptions as pmd3
+from pymobiledevice3.service_connection import ServiceConnection
 
 from station.drivers.base import (
     DeviceEvent,
@@ -515,3 +517,35 @@ async def test_unplug_mid_install_leaves_no_unretrieved_errors(
     finally:
         loop.set_exception_handler(previous)
     assert not [c for c in unhandled if "never retrieved" in str(c.get("message"))], unhandled
+
+
+async def test_a_link_dropped_during_start_session_is_retryable_not_a_refusal(
+    start_cart: StartCart, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the soak: usbmuxd restarting just as StartSession goes out. pymobiledevice3
+    reconnects (which starts a session) and resends StartSession, and the iPad answers
+    SessionActive. That must be a retryable error, not the iPad refusing the step."""
+    cart = await start_cart(ipads=1, slots={1: SlotOverride(trust="accept")})
+    handle = udid(cart, 1)
+    driver = ios_driver(cart, tmp_path / "pair")
+    assert await driver.pair(handle) is Presence.READY
+    original = ServiceConnection.send_recv_plist
+    dropped: list[bool] = []
+
+    async def drop_once(self: ServiceConnection, data: dict[str, object], *args: object) -> object:
+        if data.get("Request") == "StartSession" and not dropped:
+            dropped.append(True)
+            await self.close()
+            raise pmd3.ConnectionTerminatedError
+        return await original(self, data, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ServiceConnection, "send_recv_plist", drop_once)
+    with pytest.raises(DeviceError) as caught:
+        await driver.rename(handle, "Tablet 1")
+    assert dropped
+    assert not isinstance(caught.value, DeviceRefused)
+    assert "SessionActive" in caught.value.message or "session" in caught.value.message.lower()
+    monkeypatch.undo()
+    await driver.rename(handle, "Tablet 1")  # the retry works
+    assert await driver.device_name(handle) == "Tablet 1"
+    await driver.close()
