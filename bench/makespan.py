@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python bench/makespan.py [--quick] [--time-scale 0.1]
+    .venv/bin/python bench/makespan.py [--quick] [--time-scale 0.1] [--variants 1]
 
 30 tablets (15 iPads on hub 1, 15 Android tablets on hub 2, USB 2.0 hubs of 35 MB/s) each get
 one app of 1 GB. The apps on disk are 10 MB and the cart counts every byte as 100
@@ -13,11 +13,17 @@ divided by the time scale).
 
 Variants: the engine's per-hub transfer limit 1, 2 (the default), 3 and unlimited ("every
 transfer at once"), and one device at a time (each tablet plugged when the one before is done).
+A transfer slot covers a tablet's upload only: the drivers report the last byte sent
+(``install_app(..., uploaded=...)``) and the engine gives the hub to the next tablet while
+this one unpacks. ``--variants`` picks some by index (0..4, in the order above).
 
 The lower bound comes from the same model: every hub must carry its bytes at its bandwidth and
 at least one tablet unpacks after the hub's last byte; every device needs its own upload (alone
 on the hub) plus its install. Pairing, supervision and settings cost no device time in the model,
-so what the station spends on them shows as distance from the bound.
+so what the station spends on them shows as distance from the bound. (A bound with a head,
+"the shortest pre-transfer work + hub bytes / bandwidth + the shortest tail", is no tighter
+here: in the model nothing before the upload costs device time, and the tail term is already
+the shortest install.)
 """
 
 from __future__ import annotations
@@ -56,25 +62,26 @@ def policy_makespan(devices: list[tuple[float, float]], limit: int, dt: float = 
     """The model's makespan on one hub with at most ``limit`` tablets holding a transfer slot.
 
     ``devices``: (upload seconds alone on the hub, install seconds) in plug order. A tablet
-    holds its slot through upload and install (one driver call, as the engine runs it); the
-    uploads in progress share the hub equally. No station overhead: what the policy costs.
+    holds its slot for its upload only (the engine frees it when the driver reports the last
+    byte sent) and installs after; the uploads in progress share the hub equally. No station
+    overhead: what the policy costs.
     """
     waiting = list(devices)
-    active: list[list[float]] = []  # [upload seconds left at full rate, install left]
+    active: list[list[float]] = []  # [upload seconds left at full rate, install seconds]
     t = 0.0
+    finish = 0.0
     while waiting or active:
         while waiting and len(active) < limit:
             up, tail = waiting.pop(0)
             active.append([up, tail])
-        uploading = [a for a in active if a[0] > 0]
+        share = dt / len(active)
         for a in active:
-            if a[0] > 0:
-                a[0] -= dt / len(uploading)
-            else:
-                a[1] -= dt
-        active = [a for a in active if a[0] > 0 or a[1] > 0]
+            a[0] -= share
         t += dt
-    return t
+        for a in [a for a in active if a[0] <= 0]:
+            finish = max(finish, t + a[1])
+            active.remove(a)
+    return finish
 
 
 @dataclass(frozen=True)
@@ -209,6 +216,8 @@ async def main(args: argparse.Namespace) -> int:
     ]
     if args.quick:
         variants = [variants[1], variants[3]]
+    if args.variants:
+        variants = [variants[int(i)] for i in args.variants.split(",")]
     outcomes: list[Outcome] = []
     bound: Bound | None = None
     with tempfile.TemporaryDirectory(prefix="station-makespan-") as tmp:
@@ -276,6 +285,12 @@ if __name__ == "__main__":
     parser.add_argument("--byte-scale", type=float, default=100.0)
     parser.add_argument("--within", type=float, default=900.0, help="wall-clock cap per run")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--variants",
+        default="",
+        help="only these variants, by index: 0 limit 1, 1 limit 2, 2 limit 3, 3 unlimited, "
+        "4 one at a time (e.g. 1 or 1,2)",
+    )
     parsed = parser.parse_args()
     if parsed.quick and parsed.ipads == 15 and parsed.androids == 15:
         parsed.ipads = parsed.androids = 8

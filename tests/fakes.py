@@ -72,6 +72,8 @@ class _FakeDriver:
         self.delays: dict[str, float] = {}
         self.active: collections.Counter[str] = collections.Counter()
         self.peak: collections.Counter[str] = collections.Counter()
+        self.installing: collections.Counter[str] = collections.Counter()  # on-device, per hub
+        self.installing_peak: collections.Counter[str] = collections.Counter()
         self.closed = False
         self.packages: dict[Path, tuple[str, str]] = {}  # app file -> (id, version)
 
@@ -145,6 +147,21 @@ class _FakeDriver:
         if handle not in self.present:
             raise DeviceGone(f"{op}: unplugged mid-transfer", device=handle)
 
+    async def _installing(self, handle: str) -> None:
+        """The on-device part of an install: the hub carries nothing meanwhile."""
+        hub = (self.present[handle][1] or "?").rpartition(".")[0]
+        self.installing[hub] += 1
+        self.installing_peak[hub] = max(self.installing_peak[hub], self.installing[hub])
+        try:
+            hook = self.hooks.get("install_on_device")
+            if hook is not None:
+                await hook(handle)
+            await asyncio.sleep(self.delays.get("install_on_device", 0.0))
+        finally:
+            self.installing[hub] -= 1
+        if handle not in self.present:
+            raise DeviceGone("install: unplugged while installing", device=handle)
+
     # --- the Protocol ---
 
     async def watch(self) -> AsyncIterator[DeviceEvent]:
@@ -172,7 +189,12 @@ class _FakeDriver:
         )
 
     async def install_app(
-        self, handle: str, path: Path, progress: ProgressCallback | None = None
+        self,
+        handle: str,
+        path: Path,
+        progress: ProgressCallback | None = None,
+        *,
+        uploaded: Callable[[], None] | None = None,
     ) -> None:
         tablet = await self._op(handle, "install_app")
         if tablet.free_bytes < 1000:
@@ -180,6 +202,9 @@ class _FakeDriver:
         if progress is not None:
             progress(Progress(0.0, "start"))
         await self._transfer(handle, "install_app", self.present[handle][1])
+        if uploaded is not None:
+            uploaded()
+        await self._installing(handle)
         if progress is not None:
             progress(Progress(1.0, "done"))
         ident, version = self.packages[path]

@@ -296,8 +296,21 @@ class TabletDriver(Protocol):
     async def info(self, handle: str) -> DeviceInfo: ...
 
     async def install_app(
-        self, handle: str, path: Path, progress: ProgressCallback | None = None
-    ) -> None: ...
+        self,
+        handle: str,
+        path: Path,
+        progress: ProgressCallback | None = None,
+        *,
+        uploaded: Callable[[], None] | None = None,
+    ) -> None:
+        """Copy the app to the tablet and install it there.
+
+        ``uploaded`` lets the station free the hub for the next tablet while this one installs:
+        the driver calls it exactly once, as soon as the last byte of the app has left the
+        station and before it waits for the on-device install. A call that fails before that
+        point need not call it (the station frees the hub when the call ends anyway).
+        """
+        ...
 
     async def installed_apps(self, handle: str) -> dict[str, AppVersion]:
         """Third-party apps by bundle id / package (cheap: for check-before-act)."""

@@ -11,21 +11,25 @@ mobileactivationd calls but does the two HTTP posts itself, so the server URL is
 from __future__ import annotations
 
 import asyncio
+import collections
+import concurrent.futures
 import contextlib
+import errno
 import hashlib
 import io
 import logging
 import os
 import plistlib
+import stat
 import struct
 import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, BinaryIO, TypeVar, cast
 from uuid import uuid4
 
 from cryptography import x509
@@ -252,17 +256,95 @@ def render_wallpaper(asset_tag: str, school: str, *, size: tuple[int, int] = (16
 # --- quiet AFC uploads ----------------------------------------------------------------------
 
 
-class _UploadProgress:
-    """Stands in for pymobiledevice3's ProgressBar: reports to our callback, prints nothing."""
+UPLOAD_CHUNK = 1 << 20  # bytes per AFC write
+UPLOAD_DEPTH = 2  # writes in flight: the iPad finds the next chunk waiting when it stored one
 
-    def __init__(self, total: int, report: Any) -> None:
-        self._total = max(1, total)
-        self._done = 0
-        self._report = report
 
-    def update(self, n: float = 1) -> None:
-        self._done += int(n)
-        self._report(min(1.0, self._done / self._total))
+T = TypeVar("T")
+
+
+class _AppFile:
+    """The app file, read on a thread of its own.
+
+    The loop's shared thread pool (a handful of threads) may be taken for minutes by other
+    tablets' blocking calls (adb streams that wait for ``pm install``): an upload whose next
+    chunk waits for a free thread leaves the hub idle.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.size = 0
+        self._file: BinaryIO | None = None
+        self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ipa-read")
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+
+    async def open(self) -> None:
+        """OSError when the file is missing or not a regular file."""
+        self._file = await self._call(_open_app, self.path)
+        self.size = os.fstat(self._file.fileno()).st_size
+
+    async def read(self, size: int) -> bytes:
+        assert self._file is not None
+        return await self._call(self._file.read, size)
+
+    async def close(self) -> None:
+        try:
+            if self._file is not None:
+                await self._call(self._file.close)
+        finally:
+            self._thread.shutdown(wait=False)
+
+
+async def _stream_to_afc(
+    afc: AfcService, source: _AppFile, remote: str, sent: Callable[[int], None]
+) -> None:
+    """Copy ``source`` to ``remote`` a chunk at a time (never the whole app in memory).
+
+    Up to ``UPLOAD_DEPTH`` writes are in flight (pymobiledevice3 matches each answer to its
+    request; afcd handles a connection's packets in order), so a moment's delay on the
+    station's busy event loop does not leave the hub idle. ``sent`` gets the bytes the iPad
+    confirmed so far. The file is closed on the iPad before this returns: then every byte
+    has left the station.
+    """
+    handle = await afc.fopen(remote, "w")
+    writes: collections.deque[tuple[asyncio.Future[None], int]] = collections.deque()
+    closed = False
+    try:
+        done, end = 0, False
+        while writes or not end:
+            if not end and len(writes) < UPLOAD_DEPTH:
+                chunk = await source.read(UPLOAD_CHUNK)
+                if chunk:
+                    # Started in order, they queue in order on the service's (FIFO) write lock.
+                    writes.append((asyncio.ensure_future(afc.fwrite(handle, chunk)), len(chunk)))
+                end = not chunk
+                del chunk
+                continue
+            write, size = writes.popleft()
+            await write
+            done += size
+            sent(done)
+        await afc.fclose(handle)
+        closed = True
+    finally:
+        # A failed or cancelled upload: let the writes still in flight end (the iPad answers
+        # each, or the dropped connection fails them all) before anything else is sent.
+        await asyncio.gather(*(w for w, _ in writes), return_exceptions=True)
+        if not closed:
+            # Best effort: the caller removes the file; the original error is the one.
+            with contextlib.suppress(pmd3.PyMobileDevice3Exception, OSError):
+                await afc.fclose(handle)
+
+
+def _open_app(path: Path) -> BinaryIO:
+    """The app file, opened for reading; OSError when it is missing or not a regular file."""
+    source = path.open("rb")
+    if not stat.S_ISREG(os.fstat(source.fileno()).st_mode):
+        source.close()
+        raise IsADirectoryError(errno.EISDIR, "not a regular file", str(path))
+    return source
 
 
 class _RetrievedFutures(dict[int, "asyncio.Future[Any]"]):
@@ -559,7 +641,12 @@ class UsbmuxIosDriver:
     # --- apps ---
 
     async def install_app(
-        self, handle: str, path: Path, progress: ProgressCallback | None = None
+        self,
+        handle: str,
+        path: Path,
+        progress: ProgressCallback | None = None,
+        *,
+        uploaded: Callable[[], None] | None = None,
     ) -> None:
         def report(fraction: float, detail: str) -> None:
             if progress is not None:
@@ -569,24 +656,36 @@ class UsbmuxIosDriver:
             if isinstance(percent, int | float):
                 report(0.5 + 0.5 * float(percent) / 100.0, f"Installing {path.name}")
 
-        if not await asyncio.to_thread(path.is_file):
-            raise InputError(f"{path}: no such app file")
-        data = await asyncio.to_thread(path.read_bytes)
-        # install_from_local would draw a rich progress bar on stderr: upload ourselves.
+        source = _AppFile(path)
+        try:
+            await source.open()
+        except OSError as exc:
+            await source.close()
+            raise InputError(f"{path}: no such app file ({exc.strerror})") from exc
+        # install_from_local would read the whole app into memory and draw a progress bar on
+        # stderr: stream it from disk ourselves, then ask installd to install the staged file.
         remote = f"{TEMP_REMOTE_BASEDIR}/{uuid4()}.ipa"
-        upload = _UploadProgress(len(data), lambda f: report(0.5 * f, f"Uploading {path.name}"))
-        async with self._lockdown(handle, f"install {path.name}") as client:
-            report(0.0, f"Uploading {path.name}")
-            async with _QuietAfc(client) as afc:
-                try:
-                    await afc.makedirs(TEMP_REMOTE_BASEDIR)
-                    await afc.set_file_contents(remote, data, progress=cast(Any, upload))
-                    async with InstallationProxyService(lockdown=client) as proxy:
-                        await _install_staged(proxy, remote, on_percent)
-                finally:
-                    # Best effort: after an unplug the original error is the one to report.
-                    with contextlib.suppress(pmd3.PyMobileDevice3Exception, OSError):
-                        await afc.rm_single(remote, force=True)
+
+        def sent(done: int) -> None:
+            report(0.5 * done / max(1, source.size), f"Uploading {path.name}")
+
+        try:
+            async with self._lockdown(handle, f"install {path.name}") as client:
+                report(0.0, f"Uploading {path.name}")
+                async with _QuietAfc(client) as afc:
+                    try:
+                        await afc.makedirs(TEMP_REMOTE_BASEDIR)
+                        await _stream_to_afc(afc, source, remote, sent)
+                        if uploaded is not None:
+                            uploaded()
+                        async with InstallationProxyService(lockdown=client) as proxy:
+                            await _install_staged(proxy, remote, on_percent)
+                    finally:
+                        # Best effort: after an unplug the original error is the one to report.
+                        with contextlib.suppress(pmd3.PyMobileDevice3Exception, OSError):
+                            await afc.rm_single(remote, force=True)
+        finally:
+            await source.close()
         report(1.0, f"Installed {path.name}")
 
     async def installed_apps(self, handle: str) -> dict[str, AppVersion]:

@@ -49,7 +49,9 @@ class InstallApk(Step[AndroidDriver]):
         return installed is not None and installed.version == str(self.app.info.version_code)
 
     async def run(self, ctx: AndroidContext) -> None:
-        await ctx.driver.install_app(ctx.handle, self.app.path, ctx.progress)
+        await ctx.driver.install_app(
+            ctx.handle, self.app.path, ctx.progress, uploaded=ctx.transfer_done
+        )
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import random
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from station import messages as msg
 from station.blueprint import Blueprint
 from station.drivers.base import (
     AndroidDriver,
@@ -44,7 +47,7 @@ from station.jobs.android_steps import android_plan
 from station.jobs.events import EventBus, EventType, JobEvent, JobState
 from station.jobs.ios_steps import ios_plan
 from station.jobs.steps import Step, StepContext
-from station.jobs.transfers import TransferLimiter, hub_of
+from station.jobs.transfers import DEFAULT_PER_HUB, Seats, TransferLease, TransferLimiter, hub_of
 from station.secrets import SupervisionIdentity
 from station.store import StepStatus, Store
 from station.sync.targets import DeviceResult, hub_entry
@@ -52,8 +55,9 @@ from station.sync.targets import DeviceResult, hub_entry
 log = logging.getLogger("station.jobs")
 
 RESULT_STEP = "result"
-GONE_HINT = "Plug the tablet back in (any slot): its job goes on where it stopped"
-RETRY_HINT = "Check the tablet and its cable, then retry it"
+WAITING_FOR_HUB = "waiting for its turn on the USB hub"
+GONE_HINT = msg.GONE_HINT
+RETRY_HINT = msg.RETRY_HINT
 CART_SETTING = "cart.name"  # the store setting ``station labels`` also reads
 RECOVERY_PREFIX = "ios:recovery-"  # job key of a recovery iPad whose UDID cannot be derived
 # iBoot's USB serial string: "... CPID:8027 ... ECID:001A2B3C4D5E6F70 ... SRNM:[F9FXXXXXX]".
@@ -64,7 +68,8 @@ _IBOOT_FIELD = re.compile(r"(CPID|ECID|SRNM):\[?([0-9A-Za-z]+)\]?")
 class EngineSettings:
     """Tunables that are the station's, not the blueprint's."""
 
-    transfers_per_hub: int = 2
+    transfers_per_hub: int = DEFAULT_PER_HUB
+    busy_at_once: int = 3  # tablets whose CPU-heavy steps (pairing, ...) run at once
     person_poll: float = 2.0  # seconds between looks while waiting for a person
     backoff_scale: float = 1.0  # multiplies the blueprint's backoff (tests: small)
     backoff_cap: float = 120.0
@@ -105,6 +110,7 @@ class Job:
     cancelled: bool = False
     left_on_purpose: bool = False
     fingerprint: str = ""  # of the step being run
+    since: float = field(default_factory=time.monotonic)  # first seen: its rank for CPU seats
     name: str = ""  # the device's name as the station last saw or set it
 
     def summary(self) -> dict[str, Any]:
@@ -168,6 +174,7 @@ class Engine:
         self.settings = settings or EngineSettings()
         self.bus = bus or EventBus()
         self.limiter = TransferLimiter(self.settings.transfers_per_hub)
+        self.busy = Seats(self.settings.busy_at_once)
         self.jobs: dict[str, Job] = {}
         self._by_handle: dict[str, Job] = {}
         self._watchers: list[asyncio.Task[None]] = []
@@ -223,7 +230,7 @@ class Engine:
             if key in self.jobs:
                 continue
             job = Job(key, platform, device.serial, state=JobState.DONE, device_id=device.id)
-            job.detail = "finished before the restart"
+            job.detail = msg.FINISHED_BEFORE_RESTART
             tags = self.store.asset_tags(device.id)
             job.asset_tag = tags[-1] if tags else ""
             self.jobs[key] = job
@@ -270,7 +277,7 @@ class Engine:
         if job.task is not None:
             job.task.cancel()
         else:
-            self._set_state(job, JobState.CANCELLED, detail="cancelled")
+            self._set_state(job, JobState.CANCELLED, detail=msg.JOB_CANCELLED)
 
     def retry(self, key: str) -> None:
         """Start a failed or cancelled job again; steps done so far are skipped."""
@@ -279,7 +286,7 @@ class Engine:
             return
         job.cancelled = False
         job.hint = ""
-        self._set_state(job, JobState.WAITING, detail="retrying")
+        self._set_state(job, JobState.WAITING, detail=msg.JOB_RETRYING)
         self._start_job(job)
 
     # --- device events --------------------------------------------------------------------
@@ -368,7 +375,7 @@ class Engine:
         self._set_state(
             job,
             JobState.NEEDS_PERSON,
-            detail="the iPad is in recovery mode",
+            detail=msg.IOS_RECOVERY,
             hint=Presence.RECOVERY.hint,
         )
         return key
@@ -387,7 +394,7 @@ class Engine:
             self._set_state(
                 job,
                 JobState.PAUSED,
-                detail="the iPad left recovery mode",
+                detail=msg.IOS_LEFT_RECOVERY,
                 hint=Presence.OFFLINE.hint,
             )
 
@@ -407,15 +414,13 @@ class Engine:
         if done_before is not None:
             job.device_id, job.asset_tag = done_before
             job.completed.update(s.key for s in self._android_steps)
-            self._finish(
-                job, detail="provisioned earlier with this blueprint; USB debugging is off"
-            )
+            self._finish(job, detail=msg.PROVISIONED_USB_OFF)
             return
         if job.state is not JobState.NEEDS_PERSON:
             self._set_state(
                 job,
                 JobState.NEEDS_PERSON,
-                detail="the tablet is on USB but adb cannot see it",
+                detail=msg.ADB_CANNOT_SEE,
                 hint=Presence.USB_DEBUGGING_OFF.hint,
             )
 
@@ -520,7 +525,7 @@ class Engine:
                         slot=other.slot,
                         port=other.port,
                         state=JobState.CANCELLED.value,
-                        detail=f"started normally as {job.key}",
+                        detail=msg.STARTED_NORMALLY.fill(job=job.key),
                     )
                 )
                 self._changed.set()
@@ -548,12 +553,12 @@ class Engine:
             await self._drive(job)
         except asyncio.CancelledError:
             if job.cancelled:
-                self._set_state(job, JobState.CANCELLED, detail="cancelled", hint="")
+                self._set_state(job, JobState.CANCELLED, detail=msg.JOB_CANCELLED, hint="")
             raise
         except Exception as exc:
             # Boundary: a bug in a step or driver fails this one device, never the engine.
             log.exception("%s: job crashed", job.key)
-            self._fail(job, f"internal error: {exc!r}", "Report this; retry the tablet")
+            self._fail(job, msg.INTERNAL_ERROR.fill(error=repr(exc)), msg.REPORT_HINT)
         finally:
             job.task = None
             self._changed.set()
@@ -586,7 +591,7 @@ class Engine:
                 job,
                 JobState.NEEDS_PERSON,
                 step=step,
-                detail=f"the tablet is {job.presence.value.replace('_', ' ')}",
+                detail=msg.TABLET_IS.fill(presence=job.presence.value.replace("_", " ")),
                 hint=job.presence.hint,
             )
         else:
@@ -672,28 +677,34 @@ class Engine:
         return {"install": t.install, "erase": t.erase}.get(step.timeout_kind, t.step)
 
     async def _attempts(self, job: Job, step: Step[Any]) -> None:
-        """One step until it is done: person states wait, transient errors retry with backoff."""
+        """One step until it is done: person states wait, transient errors retry with backoff.
+
+        A large step's attempt gives its hub slot back when it ends, however it ends.
+        """
         failures = 0
         while True:
             if job.handle is None:
                 raise _Gone
-            transfer = (
-                self.limiter.slot(hub_of(job.port)) if step.large else contextlib.nullcontext()
-            )
+            leases: list[TransferLease] = []
+            busy = self.busy.seat(job.since) if step.busy else contextlib.nullcontext()
             try:
-                # Time in the hub's queue does not count against the step's timeout.
-                async with transfer, asyncio.timeout(self._timeout(step)):
-                    if isinstance(step, _Identify):
-                        await self._identify(job)
-                    else:
-                        await self._once(job, step)
+                try:
+                    # Neither the wait for a seat nor the hub's line count against the time.
+                    async with busy, asyncio.timeout(self._timeout(step)) as limit:
+                        if isinstance(step, _Identify):
+                            await self._identify(job)
+                        else:
+                            await self._once(job, step, leases, limit)
+                finally:
+                    for lease in leases:  # a no-op when the upload already freed it
+                        lease.release()
                 return
             except asyncio.CancelledError:
                 # Cancelled by a person or the engine stopping: the step did not finish.
-                self._close_running(job, step, "stopped")
+                self._close_running(job, step, msg.STEP_STOPPED)
                 raise
             except UserActionRequired as exc:
-                self._close_running(job, step, f"waiting for a person: {exc.message}")
+                self._close_running(job, step, msg.WAITING_FOR_PERSON.fill(reason=exc.message))
                 self._set_state(
                     job, JobState.NEEDS_PERSON, step=step.key, detail=exc.message, hint=exc.hint
                 )
@@ -701,9 +712,9 @@ class Engine:
             except (DeviceGone, _Gone) as exc:
                 if step.leaves and job.left_on_purpose:
                     # Switching USB debugging off takes the tablet off adb mid-call: success.
-                    self._result(job, step, StepStatus.DONE, job.fingerprint, "the device left")
+                    self._result(job, step, StepStatus.DONE, job.fingerprint, msg.DEVICE_LEFT)
                     return
-                self._close_running(job, step, "the device went away")
+                self._close_running(job, step, msg.DEVICE_WENT_AWAY)
                 if _attached(job):
                     # Gone while usbmuxd / adb still lists it (restarting): look again soon.
                     await self._sleep_or_wake(job, self.settings.person_poll / 4)
@@ -715,11 +726,14 @@ class Engine:
                 hint = step.hint_for(exc) if not isinstance(step, _Identify) else exc.hint
                 raise DeviceRefused(exc.message, device=exc.device, hint=hint) from exc
             except InputError:
-                self._close_running(job, step, "input error", failed=True)
+                self._close_running(job, step, msg.STEP_INPUT_ERROR, failed=True)
                 raise
             except (DeviceError, TimeoutError, OSError) as exc:
                 failures += 1
-                text = f"{step.key} timed out" if isinstance(exc, TimeoutError) else str(exc)
+                if isinstance(exc, TimeoutError):
+                    text = msg.STEP_TIMED_OUT.fill(step=step.key)
+                else:  # the message without the hint: the hint goes with the job on its own
+                    text = exc.message if isinstance(exc, StationError) else str(exc)
                 hopeless = isinstance(exc, DeviceError) and (
                     not isinstance(step, _Identify) and step.permanent(exc)
                 )
@@ -729,10 +743,13 @@ class Engine:
                     if isinstance(exc, DeviceError) and not isinstance(step, _Identify):
                         hint = step.hint_for(exc) or RETRY_HINT
                     raise DeviceRefused(text, device=job.handle or "", hint=hint) from exc
-                self._close_running(job, step, f"retrying: {text}")
+                self._close_running(job, step, msg.RETRYING_BECAUSE.fill(error=text))
                 delay = self._backoff(failures)
                 self._set_state(
-                    job, JobState.RUNNING, step=step.key, detail=f"retry {failures} in {delay:.1f}s"
+                    job,
+                    JobState.RUNNING,
+                    step=step.key,
+                    detail=msg.RETRY_IN.fill(count=failures, seconds=f"{delay:.1f}"),
                 )
                 await self._sleep_or_wake(job, delay)
 
@@ -752,8 +769,18 @@ class Engine:
         if job.handle is None:
             raise _Gone
 
-    async def _once(self, job: Job, step: Step[Any]) -> None:
-        """Check, act, record: the heart of a step."""
+    async def _once(
+        self,
+        job: Job,
+        step: Step[Any],
+        leases: list[TransferLease] | None = None,
+        limit: asyncio.Timeout | None = None,
+    ) -> None:
+        """Check, act, record: the heart of a step.
+
+        A large step checks first and then waits in its hub's line (its lease goes to
+        ``leases``, for the caller to release); the wait does not count against ``limit``.
+        """
         ctx = self._context(job)
         if step.gate:
             self._show_presence(job, step.key)
@@ -763,12 +790,24 @@ class Engine:
         fingerprint = step.fingerprint(ctx)
         trusted = step.once or step.trust_records
         if trusted and self.store.step_done(job.device_id, step.key, fingerprint):
-            self._result(job, step, StepStatus.SKIPPED, fingerprint, "done in an earlier attempt")
+            self._result(job, step, StepStatus.SKIPPED, fingerprint, msg.DONE_EARLIER)
             return
-        self._set_state(job, JobState.RUNNING, step=step.key, detail="checking", hint="")
+        self._set_state(job, JobState.RUNNING, step=step.key, detail=msg.JOB_CHECKING, hint="")
         if await step.check(ctx):
-            self._result(job, step, StepStatus.SKIPPED, fingerprint, "already done on the device")
+            self._result(job, step, StepStatus.SKIPPED, fingerprint, msg.ALREADY_DONE)
             return
+        if step.large:
+            lease = self.limiter.enqueue(hub_of(job.port))
+            if leases is not None:
+                leases.append(lease)
+            ctx = dataclasses.replace(ctx, transfer_done=lease.release)
+            if not lease.granted:
+                self._set_state(job, JobState.RUNNING, step=step.key, detail=WAITING_FOR_HUB)
+                if limit is not None:
+                    limit.reschedule(None)
+                await lease.wait()
+                if limit is not None:
+                    limit.reschedule(asyncio.get_running_loop().time() + self._timeout(step))
         self.store.start_step(self.run_id, job.device_id, step.key, fingerprint)
         self._publish(self._step_event(job, step.key, StepStatus.RUNNING.value, ""))
         self._set_state(job, JobState.RUNNING, step=step.key, detail="")
@@ -782,7 +821,7 @@ class Engine:
 
     async def _await_restart(self, job: Job) -> None:
         """The device restarts after this step: wait for it to leave, then pause until back."""
-        self._set_state(job, JobState.RUNNING, detail="restarting")
+        self._set_state(job, JobState.RUNNING, detail=msg.JOB_RESTARTING)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.settings.restart_wait):
                 while job.handle is not None:
@@ -889,7 +928,7 @@ class Engine:
                 slot=job.slot if job.slot is not None else "",
                 model=job.info.model if job.info is not None else "",
             )
-        detail = detail or f"{job.done_steps} done, {job.skipped_steps} already so"
+        detail = detail or msg.STEPS_DONE.fill(done=job.done_steps, skipped=job.skipped_steps)
         self._outcome(job, StepStatus.DONE, detail)
         self._set_state(job, JobState.DONE, step="", detail=detail, hint="")
 

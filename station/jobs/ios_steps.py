@@ -35,6 +35,7 @@ class Pair(Step[IosDriver]):
 
     name = "pair"
     gate = True
+    busy = True
 
     async def run(self, ctx: IosContext) -> None:
         presence = await ctx.driver.pair(ctx.handle, identity=ctx.identity_pem)
@@ -74,6 +75,7 @@ class Erase(Step[IosDriver]):
 @dataclass(frozen=True)
 class Activate(Step[IosDriver]):
     name = "activate"
+    busy = True
 
     async def check(self, ctx: IosContext) -> bool:
         return await ctx.driver.activation_state(ctx.handle) != "Unactivated"
@@ -88,6 +90,7 @@ class Supervise(Step[IosDriver]):
     skip_setup: tuple[str, ...]
     name = "supervise"
     once = True
+    busy = True
 
     def fingerprint(self, ctx: IosContext) -> str:
         cert = ctx.identity.sha256 if ctx.identity is not None else ""
@@ -179,7 +182,9 @@ class InstallIpa(Step[IosDriver]):
         return installed is not None and installed.version == self.app.info.version
 
     async def run(self, ctx: IosContext) -> None:
-        await ctx.driver.install_app(ctx.handle, self.app.path, ctx.progress)
+        await ctx.driver.install_app(
+            ctx.handle, self.app.path, ctx.progress, uploaded=ctx.transfer_done
+        )
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,10 @@ D = TypeVar("D", bound=TabletDriver)
 STORAGE_HINT = "Free up storage on the tablet (or erase it), then retry it"
 
 
+def _nothing() -> None:
+    """The default ``transfer_done``: a step that holds no transfer slot has nothing to free."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class StepContext(Generic[D]):
     """What a step may use. Built per attempt: the handle changes when a tablet comes back."""
@@ -35,6 +39,9 @@ class StepContext(Generic[D]):
     identity: SupervisionIdentity | None
     secrets: Mapping[str, str]  # secret name -> value, resolved before the run
     progress: Callable[[Progress], None]
+    # Large steps: call when the last byte has left the station, to free the hub's transfer
+    # slot for the next tablet (the engine frees it anyway when the step ends).
+    transfer_done: Callable[[], None] = _nothing
 
     @property
     def identity_pem(self) -> bytes | None:
@@ -58,13 +65,17 @@ class Step(Generic[D]):
         once: must never happen twice (erase, supervise, device owner): the engine also
             consults the records before acting, and the step's ``check`` asks the device.
         gate: re-run whenever the job (re)starts (pairing, waiting for adb) and not recorded.
-        large: a big transfer; the engine runs it under the per-hub transfer limit.
+        large: a big transfer; the engine runs it under the per-hub transfer limit. The
+            slot is held until the step ends or calls ``ctx.transfer_done`` (app installs
+            do when their upload is done, so the hub serves the next tablet meanwhile).
         timeout_kind: which blueprint timeout bounds one attempt (step, install, erase).
         restarts: the device leaves and comes back after this step (erase).
         trust_records: the device cannot be asked (a wallpaper), so a done record with the
             same fingerprint counts as done.
         leaves: after this step the station can no longer see the device (USB debugging
             off): it must be last, and the device's going is the end, not a pause.
+        busy: mostly the station's own CPU work (pairing keys, TLS, signing): the engine
+            runs such steps a few tablets at a time, in the order the tablets came.
     """
 
     name: ClassVar[str] = "step"
@@ -75,6 +86,7 @@ class Step(Generic[D]):
     restarts: ClassVar[bool] = False
     trust_records: ClassVar[bool] = False
     leaves: ClassVar[bool] = False
+    busy: ClassVar[bool] = False
 
     @property
     def key(self) -> str:
