@@ -84,6 +84,13 @@ class UserActionRequired(DeviceError):
     """A person has to do something at the tablet; not a failure."""
 
 
+class ServiceUnavailable(DeviceError):
+    """The station's own device service (usbmuxd, the adb server) is not answering.
+
+    No fault of the tablet: its job waits for the service without using up its attempts.
+    """
+
+
 class DeviceRefused(DeviceError):
     """The device refused the request; the device's own error text is in the message."""
 

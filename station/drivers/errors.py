@@ -32,6 +32,7 @@ from station.errors import (
     DeviceGone,
     DeviceProtocolError,
     DeviceRefused,
+    ServiceUnavailable,
     StationError,
     UserActionRequired,
 )
@@ -106,7 +107,7 @@ def map_ios_errors(device: str, action: str) -> Iterator[None]:
             hint=ERASE_HINT,
         ) from exc
     except pmd3.ConnectionFailedToUsbmuxdError as exc:
-        raise DeviceError(
+        raise ServiceUnavailable(
             msg.IOS_USBMUXD_UNREACHABLE.fill(action=action), device=device, hint=USBMUXD_HINT
         ) from exc
     except (
@@ -182,7 +183,7 @@ def map_adb_errors(device: str, action: str) -> Iterator[None]:
             msg.ADB_STOPPED_ANSWERING.fill(action=action), device=device, hint=GONE_HINT
         ) from exc
     except AdbConnectionError as exc:
-        raise DeviceError(
+        raise ServiceUnavailable(
             msg.ADB_SERVER_UNREACHABLE.fill(action=action, error=exc),
             device=device,
             hint=ADB_SERVER_HINT,

@@ -40,6 +40,7 @@ from station.errors import (
     DeviceGone,
     DeviceRefused,
     InputError,
+    ServiceUnavailable,
     StationError,
     UserActionRequired,
 )
@@ -234,6 +235,18 @@ class Engine:
             tags = self.store.asset_tags(device.id)
             job.asset_tag = tags[-1] if tags else ""
             self.jobs[key] = job
+            # Where it sat, from its records: front ends show it in its slot again.
+            for event in reversed(self.store.events(run_id=self.run_id, device_id=device.id)):
+                if isinstance(event.data.get("port"), str) and event.data["port"]:
+                    job.port = event.data["port"]
+                    slot = event.data.get("slot")
+                    job.slot = (
+                        slot if isinstance(slot, int) else self.calibration.slot_for(job.port)
+                    )
+                    break
+            self._publish(
+                self._job_event(job, EventType.JOB, state=job.state.value, detail=job.detail)
+            )
 
     # --- waiting for the end --------------------------------------------------------------
 
@@ -721,6 +734,14 @@ class Engine:
                     continue
                 self._set_state(job, JobState.PAUSED, step=step.key, hint=GONE_HINT)
                 raise _Gone from exc
+            except ServiceUnavailable as exc:
+                # The station's usbmuxd / adb server is down (restarting): wait for it, as
+                # long as it takes, without using up the step's attempts.
+                self._close_running(job, step, msg.RETRYING_BECAUSE.fill(error=exc.message))
+                self._set_state(
+                    job, JobState.RUNNING, step=step.key, detail=exc.message, hint=exc.hint
+                )
+                await self._sleep_or_wake(job, self.settings.person_poll)
             except DeviceRefused as exc:
                 self._close_running(job, step, exc.message, failed=True)
                 hint = step.hint_for(exc) if not isinstance(step, _Identify) else exc.hint
@@ -782,8 +803,12 @@ class Engine:
         ``leases``, for the caller to release); the wait does not count against ``limit``.
         """
         ctx = self._context(job)
+        # Looking again while a person is needed here keeps saying so: no flip to "working"
+        # and back at every look (one event and record per poll, for hours, otherwise).
+        waiting = job.state is JobState.NEEDS_PERSON and job.step == step.key
         if step.gate:
-            self._show_presence(job, step.key)
+            if not waiting:
+                self._show_presence(job, step.key)
             await step.run(ctx)
             return
         assert job.device_id is not None
@@ -792,7 +817,8 @@ class Engine:
         if trusted and self.store.step_done(job.device_id, step.key, fingerprint):
             self._result(job, step, StepStatus.SKIPPED, fingerprint, msg.DONE_EARLIER)
             return
-        self._set_state(job, JobState.RUNNING, step=step.key, detail=msg.JOB_CHECKING, hint="")
+        if not waiting:
+            self._set_state(job, JobState.RUNNING, step=step.key, detail=msg.JOB_CHECKING, hint="")
         if await step.check(ctx):
             self._result(job, step, StepStatus.SKIPPED, fingerprint, msg.ALREADY_DONE)
             return

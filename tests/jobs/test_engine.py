@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import socket
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+from adbutils import AdbClient
+
 from station.blueprint import Timeouts
 from station.drivers.base import Presence
-from station.errors import DeviceProtocolError
+from station.drivers.errors import map_adb_errors
+from station.errors import DeviceProtocolError, ServiceUnavailable
 from station.jobs.android_steps import ACCOUNTS_HINT
 from station.jobs.engine import EngineSettings
 from station.jobs.events import EventBus, EventType, JobEvent, JobState
@@ -332,10 +337,19 @@ async def test_a_restarted_engine_counts_finished_devices_of_its_run(
     handle = android.plug(tab, "1-2.1")
     async with engine_for(prepared) as engine:
         assert await engine.wait(expect=1, within=20)
+    first = engine.jobs[f"android:{tab.serial}"]
+    assert first.port
     android.unplug(handle)  # gone for good (e.g. USB debugging switched off)
-    async with engine_for(prepared, run_id=engine.run_id) as restarted:
+    bus = EventBus()
+    sub = bus.subscribe()
+    async with engine_for(prepared, run_id=engine.run_id, bus=bus) as restarted:
         assert restarted.finished(expect=1)
         assert restarted.jobs[f"android:{tab.serial}"].state is JobState.DONE
+    # Front ends hear of it too, in its slot (they would otherwise show an empty slot).
+    restored = await wait_for_state(sub, f"android:{tab.serial}", JobState.DONE)
+    assert (restored.slot, restored.port) == (first.slot, first.port)
+    assert restored.detail == "finished before the restart"
+    sub.close()
 
 
 async def test_tablets_with_usb_debugging_off_need_a_person_or_are_done_already(
@@ -412,3 +426,75 @@ async def test_an_ipad_supervised_by_someone_else_is_refused_untouched(
     assert job.hint == OTHER_SUPERVISOR_HINT
     assert foreign.ops["supervise"] == 0
     assert foreign.ops["erase"] == 0
+
+
+async def test_a_job_waiting_for_a_person_says_so_once_not_at_every_look(
+    engine_for: Callable[..., Any],
+    prepared: Prepared,
+    ios: FakeIosDriver,
+    store: Store,
+) -> None:
+    # Found by the soak: a trust prompt nobody answers flipped the job to "working" and back
+    # at every poll, an event and a record each time, for as long as it waited.
+    pad = ipad(trust="prompt")
+    ios.plug(pad, "1-1.1")
+    bus = EventBus()
+    sub = bus.subscribe()
+    job = f"ios:{pad.udid}"
+    seen: list[JobEvent] = []
+    asking = asyncio.Event()
+
+    async def collect() -> None:
+        async for event in sub:
+            if event.type is EventType.JOB and event.job == job:
+                seen.append(event)
+                if event.state == JobState.NEEDS_PERSON.value:
+                    asking.set()
+
+    collector = asyncio.ensure_future(collect())
+    async with engine_for(prepared, bus=bus) as engine:
+        async with asyncio.timeout(10):
+            await asking.wait()
+        before = len(seen)
+        assert not await engine.wait(expect=1, within=30 * FAST.person_poll)  # ~30 looks
+        waiting = seen[before:]
+        pad.trusted = True
+        assert await engine.wait(expect=1, within=20)
+    sub.close()
+    await collector
+    assert waiting == []  # nothing new to say while still waiting
+    asked = [e for e in store.events() if e.kind == "job.needs_person"]
+    assert len(asked) == 1
+    assert seen[-1].state == JobState.DONE.value
+
+
+async def test_a_device_service_that_is_down_is_waited_for_without_using_up_attempts(
+    engine_for: Callable[..., Any],
+    variant: Callable[..., Prepared],
+    android: FakeAndroidDriver,
+) -> None:
+    # Found by the soak: the adb server restarting made a job spend its 3 attempts in 0.14 s
+    # and fail, though the tablet was fine.
+    prepared = variant(("finish = { disable_usb_debugging = true }", ""), name="service")
+    assert prepared.blueprint.retries.attempts == 2
+    tab = tablet(1)
+    android.plug(tab, "1-2.1")
+    down = ServiceUnavailable("device owner: the adb server is not reachable", hint="start it")
+    android.fail("device_owner", *(down for _ in range(8)))
+    async with engine_for(prepared) as engine:
+        assert await engine.wait(expect=1, within=20)
+    job = engine.jobs[f"android:{tab.serial}"]
+    assert job.state is JobState.DONE
+    assert tab.owner == OWNER
+    assert not android.faults["device_owner"]  # every outage was waited through
+
+
+async def test_the_adb_server_being_down_maps_to_service_unavailable() -> None:
+    """Through the real adbutils: nothing listens on the address -> ServiceUnavailable."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = AdbClient(host="127.0.0.1", port=port, socket_timeout=2)
+    with pytest.raises(ServiceUnavailable) as caught, map_adb_errors("R52X1", "list devices"):
+        await asyncio.to_thread(client.device_list)
+    assert caught.value.hint
