@@ -10,7 +10,9 @@ devpath, which adb accepts wherever it takes a serial: cheap tablets share seria
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
+import functools
 import logging
 import re
 import socket
@@ -80,6 +82,10 @@ class AndroidSettings:
     socket_timeout: float = 600.0  # one call's socket; a 2 GB APK push stays under it
     poll_interval: float = 0.5  # while waiting for a reboot to finish
     staging_dir: str = "/data/local/tmp"
+    # adbutils blocks: every call in flight holds a thread (a streamed install holds one until
+    # the package manager answers). A cart of 30 needs more than asyncio's default pool
+    # (cores + 4), which the rest of the station shares; threads start only when needed.
+    threads: int = 64
 
 
 @dataclass(frozen=True)
@@ -273,15 +279,26 @@ class AdbAndroidDriver:
             port=self._settings.port,
             socket_timeout=self._settings.socket_timeout,
         )
+        self._threads: concurrent.futures.ThreadPoolExecutor | None = None
 
     # --- plumbing ---
+
+    async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn`` on the driver's own threads (not asyncio's default pool, see ``threads``)."""
+        if self._threads is None:
+            self._threads = concurrent.futures.ThreadPoolExecutor(
+                self._settings.threads, thread_name_prefix="adb"
+            )
+        return await asyncio.get_running_loop().run_in_executor(
+            self._threads, functools.partial(fn, *args)
+        )
 
     def _device(self, handle: str) -> _Device:
         return _Device(self._client, serial=handle)
 
     async def _run(self, handle: str, action: str, fn: Callable[..., T], *args: Any) -> T:
         with map_adb_errors(handle, action):
-            return await asyncio.to_thread(fn, *args)
+            return await self._in_thread(fn, *args)
 
     def _shell_blocking(self, handle: str, command: list[str]) -> tuple[int, str]:
         # Shell v1 with adbutils' exit-code marker: v2 would first ask for features with
@@ -336,7 +353,7 @@ class AdbAndroidDriver:
                 if not closing:
                     loop.call_soon_threadsafe(queue.put_nowait, exc)
 
-        reader = asyncio.ensure_future(asyncio.to_thread(pump))
+        reader = asyncio.ensure_future(self._in_thread(pump))
         known: dict[str, _Listed] = {}
         try:
             while True:
@@ -529,7 +546,7 @@ class AdbAndroidDriver:
     async def push_file(
         self, handle: str, src: Path, dest: str, progress: ProgressCallback | None = None
     ) -> None:
-        if not await asyncio.to_thread(src.is_file):
+        if not await self._in_thread(src.is_file):
             raise InputError(msg.NO_SUCH_FILE.fill(path=src))
         report = self._reporter(progress, 0.0, 1.0, msg.COPYING.fill(file=src.name))
         action = msg.ACTION_PUSH.fill(file=src.name)
@@ -557,7 +574,7 @@ class AdbAndroidDriver:
         A tablet without ``cmd`` (before Android 7) gets it pushed and ``pm install``-ed.
         ``uploaded`` runs on the loop once the last byte is out, before the tablet's answer.
         """
-        size = await asyncio.to_thread(_regular_file_size, path)
+        size = await self._in_thread(_regular_file_size, path)
         if size is None:
             raise InputError(msg.NO_APP_FILE.fill(path=path))
         action = msg.ACTION_INSTALL.fill(file=path.name)
@@ -771,4 +788,8 @@ class AdbAndroidDriver:
         log.info("%s: USB debugging off", handle)
 
     async def close(self) -> None:
-        """Nothing is held between calls; each call had its own connection."""
+        """Each call had its own connection; let the idle threads go (a later call starts
+        new ones)."""
+        if self._threads is not None:
+            self._threads.shutdown(wait=False, cancel_futures=True)
+            self._threads = None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -360,3 +362,28 @@ async def test_sync_refusal_other_than_storage_keeps_its_text(
     assert refused.value.message.startswith("push small.txt: ")
     assert refused.value.message.removeprefix("push small.txt: ") != "FAIL"
     assert "Read-only file system" in refused.value.message or "Permission" in refused.value.message
+
+
+async def test_the_driver_works_while_asyncio_s_default_threads_are_all_busy(
+    start_cart: StartCart,
+) -> None:
+    # Found by the makespan benchmark: streamed installs hold a thread each until the package
+    # manager answers; on asyncio's shared default pool (cores + 4) they starved everything
+    # else. The driver's calls run on its own threads.
+    cart = await start_cart(ipads=0, androids=2)
+    driver = adb_driver(cart)
+    loop = asyncio.get_running_loop()
+    busy = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="busy")
+    loop.set_default_executor(busy)
+    release = threading.Event()
+    blocker = loop.run_in_executor(None, release.wait)
+    try:
+        async with asyncio.timeout(30):
+            infos = [await driver.info(handle(cart, slot)) for slot in (1, 2)]
+            await driver.put_setting(handle(cart, 1), "global", "device_name", "Tablet 1")
+        assert [i.serial for i in infos] == [tablet(cart, 1).serial, tablet(cart, 2).serial]
+        assert not blocker.done()  # the default pool's only thread was taken all along
+    finally:
+        release.set()
+        await blocker
+        await driver.close()
