@@ -47,6 +47,7 @@ from pymobiledevice3.services.installation_proxy import (
 from pymobiledevice3.services.mobile_activation import MobileActivationService
 from pymobiledevice3.services.mobile_config import MobileConfigService
 
+from station import messages as msg
 from station.drivers.base import (
     AppVersion,
     DeviceEvent,
@@ -67,6 +68,7 @@ from station.errors import (
     DeviceProtocolError,
     DeviceRefused,
     InputError,
+    ServiceUnavailable,
     UserActionRequired,
 )
 
@@ -128,8 +130,8 @@ class _MuxWire:
             else:
                 reader, writer = await asyncio.open_unix_connection(address)
         except (OSError, ValueError) as exc:
-            raise DeviceError(
-                f"usbmuxd at {address} is not reachable ({exc})", hint=USBMUXD_HINT
+            raise ServiceUnavailable(
+                msg.USBMUXD_AT_UNREACHABLE.fill(address=address, error=exc), hint=USBMUXD_HINT
             ) from exc
         return cls(reader, writer)
 
@@ -152,18 +154,20 @@ class _MuxWire:
             header = await self._reader.readexactly(_MUX_HEADER.size)
             length, version, kind, _tag = _MUX_HEADER.unpack(header)
             if not _MUX_HEADER.size <= length <= _MUX_MAX_MESSAGE:
-                raise DeviceProtocolError(f"usbmuxd sent a message of {length} bytes")
+                raise DeviceProtocolError(msg.USBMUXD_MESSAGE_SIZE.fill(size=length))
             body = await self._reader.readexactly(length - _MUX_HEADER.size)
         except (asyncio.IncompleteReadError, ConnectionError) as exc:
-            raise DeviceError("usbmuxd closed the connection", hint=USBMUXD_HINT) from exc
+            raise ServiceUnavailable(msg.USBMUXD_CLOSED, hint=USBMUXD_HINT) from exc
         if version != _MUX_VERSION_PLIST or kind != _MUX_PLIST:
-            raise DeviceProtocolError(f"usbmuxd sent message type {kind} (version {version})")
+            raise DeviceProtocolError(
+                msg.USBMUXD_MESSAGE_TYPE.fill(kind_number=kind, version=version)
+            )
         try:
             value = plistlib.loads(body)
         except (plistlib.InvalidFileException, ValueError) as exc:
-            raise DeviceProtocolError("usbmuxd sent a plist that does not parse") from exc
+            raise DeviceProtocolError(msg.USBMUXD_BAD_PLIST) from exc
         if not isinstance(value, dict):
-            raise DeviceProtocolError("usbmuxd sent a plist that is not a dictionary")
+            raise DeviceProtocolError(msg.USBMUXD_PLIST_NOT_DICT)
         return value
 
     async def request(self, message: Mapping[str, Any]) -> dict[str, Any]:
@@ -186,7 +190,7 @@ def _attached(message: Mapping[str, Any]) -> tuple[int, str, int | None] | None:
     serial = props.get("SerialNumber")
     location = props.get("LocationID")
     if not isinstance(device_id, int) or not isinstance(serial, str):
-        raise DeviceProtocolError(f"usbmuxd sent an Attached record without an id: {message!r}")
+        raise DeviceProtocolError(msg.USBMUXD_ATTACHED_WITHOUT_ID.fill(record=repr(message)))
     return device_id, serial, location if isinstance(location, int) else None
 
 
@@ -198,8 +202,8 @@ def _identity_cert_der(identity: bytes) -> bytes:
         cert = x509.load_pem_x509_certificate(identity)
     except ValueError as exc:
         raise InputError(
-            "the supervision identity holds no PEM certificate",
-            hint="Store the identity as PEM certificate + unencrypted private key",
+            msg.IDENTITY_NO_CERTIFICATE,
+            hint=msg.IDENTITY_PEM_HINT,
         ) from exc
     return cert.public_bytes(Encoding.DER)
 
@@ -431,7 +435,7 @@ class UsbmuxIosDriver:
             await wire.close()
         records = reply.get("DeviceList")
         if not isinstance(records, list):
-            raise DeviceProtocolError(f"usbmuxd answered ListDevices with {reply!r}")
+            raise DeviceProtocolError(msg.USBMUXD_LIST_DEVICES.fill(reply=repr(reply)))
         events = []
         for record in records:
             found = _attached(record) if isinstance(record, dict) else None
@@ -447,7 +451,7 @@ class UsbmuxIosDriver:
         try:
             reply = await wire.request({"MessageType": "Listen"})
             if reply.get("MessageType") != "Result" or reply.get("Number") != 0:
-                raise DeviceProtocolError(f"usbmuxd refused Listen: {reply!r}")
+                raise DeviceProtocolError(msg.USBMUXD_LISTEN_REFUSED.fill(reply=repr(reply)))
             self._watchers.add(queue)
             pump = asyncio.ensure_future(self._pump(wire, queue))
             while True:
@@ -560,9 +564,9 @@ class UsbmuxIosDriver:
             try:
                 if paired and not client.paired:
                     raise UserActionRequired(
-                        f"{action}: the iPad is not paired with this station",
+                        msg.IOS_NOT_PAIRED.fill(action=action),
                         device=handle,
-                        hint="Pair the iPad first: unlock it and tap Trust",
+                        hint=msg.PAIR_HINT,
                     )
                 yield client
             finally:
@@ -579,7 +583,7 @@ class UsbmuxIosDriver:
 
     async def pair(self, handle: str, *, identity: bytes | None = None) -> Presence:
         """Pair if not yet paired; a person's step is returned as a presence, not raised."""
-        async with self._lockdown(handle, "pair", paired=False) as client:
+        async with self._lockdown(handle, msg.ACTION_PAIR, paired=False) as client:
             if client.paired:
                 return Presence.READY
             try:
@@ -598,9 +602,7 @@ class UsbmuxIosDriver:
                 _owner_only(self._settings.pair_records)
                 await self._share(client, handle)
                 if not await client.validate_pairing():
-                    raise DeviceProtocolError(
-                        "pair: the iPad paired but refused the new pairing", device=handle
-                    )
+                    raise DeviceProtocolError(msg.IOS_PAIRING_REFUSED, device=handle)
                 presence = Presence.READY
         log.info("%s: pairing %s", handle, presence)
         self._publish(handle, presence)
@@ -610,7 +612,7 @@ class UsbmuxIosDriver:
 
     async def info(self, handle: str) -> DeviceInfo:
         """Identity; the serial number needs pairing (lockdownd hides it before)."""
-        async with self._lockdown(handle, "info", paired=False) as client:
+        async with self._lockdown(handle, msg.ACTION_INFO, paired=False) as client:
             values = dict(client.all_values)
         location = await self._location(handle)
         return DeviceInfo(
@@ -631,11 +633,11 @@ class UsbmuxIosDriver:
         )
 
     async def device_name(self, handle: str) -> str:
-        async with self._lockdown(handle, "read name", paired=False) as client:
+        async with self._lockdown(handle, msg.ACTION_READ_NAME, paired=False) as client:
             return str(await client.get_value(key="DeviceName"))
 
     async def rename(self, handle: str, name: str) -> None:
-        async with self._lockdown(handle, "rename") as client:
+        async with self._lockdown(handle, msg.ACTION_RENAME) as client:
             await client.set_value(name, key="DeviceName")
 
     # --- apps ---
@@ -654,24 +656,29 @@ class UsbmuxIosDriver:
 
         def on_percent(percent: object, *_args: object) -> None:
             if isinstance(percent, int | float):
-                report(0.5 + 0.5 * float(percent) / 100.0, f"Installing {path.name}")
+                report(0.5 + 0.5 * float(percent) / 100.0, msg.INSTALLING.fill(file=path.name))
 
         source = _AppFile(path)
         try:
             await source.open()
         except OSError as exc:
             await source.close()
-            raise InputError(f"{path}: no such app file ({exc.strerror})") from exc
+            problem = (
+                msg.NO_APP_FILE_BECAUSE.fill(path=path, reason=exc.strerror)
+                if exc.strerror
+                else msg.NO_APP_FILE.fill(path=path)
+            )
+            raise InputError(problem) from exc
         # install_from_local would read the whole app into memory and draw a progress bar on
         # stderr: stream it from disk ourselves, then ask installd to install the staged file.
         remote = f"{TEMP_REMOTE_BASEDIR}/{uuid4()}.ipa"
 
         def sent(done: int) -> None:
-            report(0.5 * done / max(1, source.size), f"Uploading {path.name}")
+            report(0.5 * done / max(1, source.size), msg.UPLOADING.fill(file=path.name))
 
         try:
-            async with self._lockdown(handle, f"install {path.name}") as client:
-                report(0.0, f"Uploading {path.name}")
+            async with self._lockdown(handle, msg.ACTION_INSTALL.fill(file=path.name)) as client:
+                report(0.0, msg.UPLOADING.fill(file=path.name))
                 async with _QuietAfc(client) as afc:
                     try:
                         await afc.makedirs(TEMP_REMOTE_BASEDIR)
@@ -686,15 +693,15 @@ class UsbmuxIosDriver:
                             await afc.rm_single(remote, force=True)
         finally:
             await source.close()
-        report(1.0, f"Installed {path.name}")
+        report(1.0, msg.INSTALLED.fill(file=path.name))
 
     async def installed_apps(self, handle: str) -> dict[str, AppVersion]:
         async with (
-            self._lockdown(handle, "list apps") as client,
+            self._lockdown(handle, msg.ACTION_LIST_APPS) as client,
             InstallationProxyService(lockdown=client) as proxy,
         ):
             apps = await proxy.get_apps(application_type="User")
-        with map_ios_errors(handle, "list apps"):  # the answer is the device's: any shape
+        with map_ios_errors(handle, msg.ACTION_LIST_APPS):  # the answer is the device's: any shape
             return self._app_versions(handle, apps)
 
     @staticmethod
@@ -702,7 +709,7 @@ class UsbmuxIosDriver:
         result = {}
         for bundle_id, record in apps.items():
             if not isinstance(record, dict):
-                raise DeviceProtocolError(f"list apps: bad record for {bundle_id}", device=handle)
+                raise DeviceProtocolError(msg.IOS_BAD_APP_RECORD.fill(app=bundle_id), device=handle)
             result[str(bundle_id)] = AppVersion(
                 identifier=str(bundle_id),
                 version=str(record.get("CFBundleVersion", "")),
@@ -715,13 +722,14 @@ class UsbmuxIosDriver:
 
     async def supervision(self, handle: str) -> SupervisionState:
         async with (
-            self._lockdown(handle, "read supervision") as client,
+            self._lockdown(handle, msg.ACTION_READ_SUPERVISION) as client,
             MobileConfigService(lockdown=client) as mc,
         ):
             config = await mc.get_cloud_configuration()
         if not isinstance(config, dict):
             return SupervisionState(supervised=False)
-        with map_ios_errors(handle, "read supervision"):  # the answer is the device's: any shape
+        # The answer is the device's: any shape.
+        with map_ios_errors(handle, msg.ACTION_READ_SUPERVISION):
             certs = config.get("SupervisorHostCertificates") or []
             return SupervisionState(
                 supervised=bool(config.get("IsSupervised")),
@@ -740,7 +748,7 @@ class UsbmuxIosDriver:
         """Write the cloud configuration; a no-op if this organisation already supervises."""
         cert_der = _identity_cert_der(identity)
         async with (
-            self._lockdown(handle, "supervise") as client,
+            self._lockdown(handle, msg.ACTION_SUPERVISE) as client,
             MobileConfigService(lockdown=client) as mc,
         ):
             current = await mc.get_cloud_configuration()
@@ -772,11 +780,12 @@ class UsbmuxIosDriver:
 
     async def profiles(self, handle: str) -> list[ProfileSummary]:
         async with (
-            self._lockdown(handle, "list profiles") as client,
+            self._lockdown(handle, msg.ACTION_LIST_PROFILES) as client,
             MobileConfigService(lockdown=client) as mc,
         ):
             reply = await mc.get_profile_list()
-        with map_ios_errors(handle, "list profiles"):  # the answer is the device's: any shape
+        # The answer is the device's: any shape.
+        with map_ios_errors(handle, msg.ACTION_LIST_PROFILES):
             return self._profile_summaries(handle, reply)
 
     @staticmethod
@@ -787,7 +796,9 @@ class UsbmuxIosDriver:
         for identifier in order:
             meta = metadata.get(identifier) or {}
             if not isinstance(meta, dict):
-                raise DeviceProtocolError(f"list profiles: bad entry {identifier!r}", device=handle)
+                raise DeviceProtocolError(
+                    msg.IOS_BAD_PROFILE_ENTRY.fill(identifier=identifier), device=handle
+                )
             result.append(
                 ProfileSummary(
                     identifier=str(identifier),
@@ -804,7 +815,7 @@ class UsbmuxIosDriver:
     ) -> None:
         """Install a profile: silently with the supervision identity, else with a prompt."""
         async with (
-            self._lockdown(handle, "install profile") as client,
+            self._lockdown(handle, msg.ACTION_INSTALL_PROFILE) as client,
             MobileConfigService(lockdown=client) as mc,
         ):
             if identity is None:
@@ -817,7 +828,7 @@ class UsbmuxIosDriver:
         self, handle: str, identifier: str, *, identity: bytes | None = None
     ) -> None:
         async with (
-            self._lockdown(handle, "remove profile") as client,
+            self._lockdown(handle, msg.ACTION_REMOVE_PROFILE) as client,
             MobileConfigService(lockdown=client) as mc,
         ):
             if identity is not None:
@@ -839,7 +850,7 @@ class UsbmuxIosDriver:
             "Settings": [{"Item": "Wallpaper", "Where": int(where), "Image": image}],
         }
         async with (
-            self._lockdown(handle, "set wallpaper") as client,
+            self._lockdown(handle, msg.ACTION_SET_WALLPAPER) as client,
             MobileConfigService(lockdown=client) as mc,
         ):
             with _keybag(identity) as keybag:
@@ -847,14 +858,17 @@ class UsbmuxIosDriver:
             reply = await mc.service.send_recv_plist(request)
         if not isinstance(reply, dict) or reply.get("Status") != "Acknowledged":
             raise DeviceRefused(
-                f"set wallpaper: {_mc_error_text(reply if isinstance(reply, dict) else {})}",
+                msg.IOS_REFUSED.fill(
+                    action=msg.ACTION_SET_WALLPAPER,
+                    reply=_mc_error_text(reply if isinstance(reply, dict) else {}),
+                ),
                 device=handle,
             )
 
     async def erase(self, handle: str) -> None:
         """Start Erase All Content and Settings; the iPad detaches and returns factory-fresh."""
         async with (
-            self._lockdown(handle, "erase") as client,
+            self._lockdown(handle, msg.ACTION_ERASE) as client,
             MobileConfigService(lockdown=client) as mc,
         ):
             await mc.erase_device(preserve_data_plan=False, disallow_proximity_setup=False)
@@ -863,7 +877,7 @@ class UsbmuxIosDriver:
     # --- activation ---
 
     async def activation_state(self, handle: str) -> str:
-        async with self._lockdown(handle, "read activation", paired=False) as client:
+        async with self._lockdown(handle, msg.ACTION_READ_ACTIVATION, paired=False) as client:
             return str(await client.get_value(key="ActivationState"))
 
     def _post(self, path: str, body: bytes, content_type: str) -> tuple[bytes, dict[str, str]]:
@@ -888,14 +902,14 @@ class UsbmuxIosDriver:
             return await asyncio.to_thread(self._post, path, body, content_type)
         except (urllib.error.URLError, OSError) as exc:
             raise DeviceError(
-                f"activate: the activation server did not answer ({exc})",
+                msg.ACTIVATION_SERVER_SILENT.fill(error=exc),
                 device=handle,
-                hint="Check the station's internet connection (albert.apple.com)",
+                hint=msg.ACTIVATION_NETWORK_HINT,
             ) from exc
 
     async def activate(self, handle: str) -> None:
         """Activate an Unactivated iPad (session flow); a no-op once activated."""
-        async with self._lockdown(handle, "activate") as client:
+        async with self._lockdown(handle, msg.ACTION_ACTIVATE) as client:
             service = MobileActivationService(client)
             if await client.get_value(key="ActivationState") != "Unactivated":
                 return
@@ -911,25 +925,25 @@ class UsbmuxIosDriver:
             kind = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
             if kind.startswith("application/x-buddyml"):
                 raise UserActionRequired(
-                    "activate: the iPad is locked to an Apple Account (Activation Lock)",
+                    msg.ACTIVATION_LOCK,
                     device=handle,
-                    hint=(
-                        "Have the owner remove it from Find My, "
-                        "or release it in Apple School Manager"
-                    ),
+                    hint=msg.ACTIVATION_LOCK_HINT,
                 )
             if not kind.startswith(("text/xml", "application/xml")):
                 raise DeviceProtocolError(
-                    f"activate: the activation server answered {kind or 'no content type'}",
+                    msg.ACTIVATION_SERVER_ANSWERED.fill(kind=kind or msg.NO_CONTENT_TYPE),
                     device=handle,
                 )
             reply = await service.activate_with_session(record, cast(Any, headers))
             if isinstance(reply, dict) and reply.get("Error"):
-                raise DeviceRefused(f"activate: {reply['Error']}", device=handle)
+                raise DeviceRefused(
+                    msg.IOS_REFUSED.fill(action=msg.ACTION_ACTIVATE, reply=reply["Error"]),
+                    device=handle,
+                )
             await client.set_value(True, key="ActivationStateAcknowledged")
         log.info("%s: activated", handle)
 
     async def close(self) -> None:
         """Nothing is held between calls; watchers end when their iterators close."""
         for queue in list(self._watchers):
-            queue.put_nowait(DeviceGone("the iOS driver was closed", hint=GONE_HINT))
+            queue.put_nowait(DeviceGone(msg.IOS_DRIVER_CLOSED, hint=GONE_HINT))

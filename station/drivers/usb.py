@@ -17,6 +17,7 @@ from typing import Any
 import usb.core
 import usb.util
 
+from station import messages as msg
 from station.drivers.base import (
     Attention,
     Presence,
@@ -102,7 +103,7 @@ class PyusbScanner:
             found = list(usb.core.find(find_all=True, backend=self._backend))
         except (usb.core.NoBackendError, usb.core.USBError) as exc:
             raise DeviceError(
-                f"cannot scan USB: {exc}", hint="Install libusb and check the station's USB access"
+                msg.USB_SCAN_FAILED.fill(error=exc), hint=msg.USB_ACCESS_HINT
             ) from exc
         devices = []
         for dev in found:

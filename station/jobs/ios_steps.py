@@ -8,6 +8,7 @@ import plistlib
 from dataclasses import dataclass
 from typing import Any
 
+from station import messages as msg
 from station.artifacts.ipa import IpaInfo
 from station.blueprint import AppRef, Blueprint, ProfileRef
 from station.drivers.base import IosDriver, Presence, WallpaperWhere
@@ -16,10 +17,8 @@ from station.jobs.steps import Step, StepContext, render_wallpaper
 
 IosContext = StepContext[IosDriver]
 
-ERASE_FIRST_HINT = "Erase the iPad (Settings > General > Reset) or set erase in the blueprint"
-OTHER_SUPERVISOR_HINT = (
-    "Another organisation supervises this iPad: have it released, or erase it with its identity"
-)
+ERASE_FIRST_HINT = msg.ERASE_FIRST_HINT
+OTHER_SUPERVISOR_HINT = msg.OTHER_SUPERVISOR_HINT
 
 
 async def _supervised_by_us(ctx: IosContext) -> tuple[bool, bool]:
@@ -100,7 +99,7 @@ class Supervise(Step[IosDriver]):
         supervised, ours = await _supervised_by_us(ctx)
         if supervised and not ours:
             raise DeviceRefused(
-                "supervise: the iPad is supervised by another organisation",
+                msg.OTHER_SUPERVISOR,
                 device=ctx.handle,
                 hint=OTHER_SUPERVISOR_HINT,
             )
@@ -109,7 +108,7 @@ class Supervise(Step[IosDriver]):
     async def run(self, ctx: IosContext) -> None:
         pem = ctx.identity_pem
         if pem is None:
-            raise InputError("supervise: the blueprint's supervision identity is not loaded")
+            raise InputError(msg.SUPERVISE_NO_IDENTITY)
         await ctx.driver.supervise(
             ctx.handle, organization=self.organization, identity=pem, skip_setup=self.skip_setup
         )
