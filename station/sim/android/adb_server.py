@@ -399,6 +399,11 @@ class AdbServer:
         except OSError:
             # The host's disk under the state dir failed; only this connection ends.
             log.exception("adb connection failed on a host I/O error")
+        except asyncio.CancelledError:
+            # WORKAROUND (Python 3.11): the server stopping cancels this task, and asyncio's
+            # own callback then calls task.exception() on it and logs the CancelledError as
+            # an error. Ending normally is the same here: the connection is being closed.
+            pass
         finally:
             self._conn_tasks.discard(task)
             self._trackers.pop(writer, None)
