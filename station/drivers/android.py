@@ -20,6 +20,7 @@ import stat
 import struct
 import time
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -242,6 +243,29 @@ class _ProgressReader:
         self._handle.close()
 
 
+class _Client(AdbClient):  # type: ignore[misc]  # adbutils is untyped
+    """An AdbClient that knows its open connections, so closing the driver can cut them.
+
+    A call in flight blocks a thread in a socket read for up to ``socket_timeout`` (a long
+    install); the interpreter waits for such threads at exit, so a station stopped mid-run
+    would hang. Shutting the sockets down ends those reads at once.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.open: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    def make_connection(self, timeout: float | None = None) -> Any:
+        conn = super().make_connection(timeout=timeout)
+        self.open.add(conn)
+        return conn
+
+    def cut_all(self) -> None:
+        for conn in list(self.open):
+            with contextlib.suppress(OSError, AttributeError):
+                conn.conn.shutdown(socket.SHUT_RDWR)
+
+
 class _Device(AdbDevice):  # type: ignore[misc]  # adbutils is untyped
     """An AdbDevice whose transport connection is closed when adb refuses it.
 
@@ -274,7 +298,7 @@ class AdbAndroidDriver:
 
     def __init__(self, settings: AndroidSettings | None = None) -> None:
         self._settings = settings or AndroidSettings()
-        self._client = AdbClient(
+        self._client = _Client(
             host=self._settings.host,
             port=self._settings.port,
             socket_timeout=self._settings.socket_timeout,
@@ -788,8 +812,9 @@ class AdbAndroidDriver:
         log.info("%s: USB debugging off", handle)
 
     async def close(self) -> None:
-        """Each call had its own connection; let the idle threads go (a later call starts
-        new ones)."""
+        """End the calls still in flight and let the threads go (a later call starts new
+        ones); each call had its own connection."""
+        self._client.cut_all()  # calls still in flight end now, with an error
         if self._threads is not None:
             self._threads.shutdown(wait=False, cancel_futures=True)
             self._threads = None

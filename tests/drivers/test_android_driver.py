@@ -387,3 +387,21 @@ async def test_the_driver_works_while_asyncio_s_default_threads_are_all_busy(
         release.set()
         await blocker
         await driver.close()
+
+
+async def test_closing_the_driver_ends_calls_still_in_flight(start_cart: StartCart) -> None:
+    # A station stopped mid-run: a call blocked in a socket read (a long install) must not
+    # keep its thread, or the interpreter waits for it at exit.
+    cart = await start_cart(ipads=0, androids=1)
+    driver = adb_driver(cart)
+    h = handle(cart, 1)
+    # An hour on the tablet's clock, far beyond this test's timeout at the cart's time scale.
+    seconds = 3600 / cart.spec.time_scale
+    call = asyncio.ensure_future(driver._shell(h, "wait", "sleep", str(seconds)))
+    async with asyncio.timeout(30):
+        await asyncio.sleep(0.3)  # the shell is running on the tablet by now
+        assert driver._client.open
+        assert not call.done()
+        await driver.close()
+        with pytest.raises(DeviceError):
+            await call
