@@ -357,7 +357,7 @@
     </message>
     <message>
       <source>Needs you</source>
-      <translation>Bitte handeln</translation>
+      <translation>Zu tun</translation>
     </message>
     <message>
       <source>Unplugged</source>
