@@ -262,7 +262,8 @@ class _Client(AdbClient):  # type: ignore[misc]  # adbutils is untyped
 
     def cut_all(self) -> None:
         for conn in list(self.open):
-            with contextlib.suppress(OSError, AttributeError):
+            # AdbError: that call already closed its connection (still awaiting collection).
+            with contextlib.suppress(OSError, AdbError):
                 conn.conn.shutdown(socket.SHUT_RDWR)
 
 

@@ -405,3 +405,15 @@ async def test_closing_the_driver_ends_calls_still_in_flight(start_cart: StartCa
         await driver.close()
         with pytest.raises(DeviceError):
             await call
+
+
+async def test_closing_the_driver_after_its_calls_ended_is_quiet(start_cart: StartCart) -> None:
+    cart = await start_cart(ipads=0, androids=1)
+    driver = adb_driver(cart)
+    assert (await driver.info(handle(cart, 1))).serial == tablet(cart, 1).serial
+    # A call's connection that is closed but not yet garbage-collected (as under load).
+    ended = await asyncio.to_thread(driver._client.make_connection)
+    ended.close()
+    assert ended in driver._client.open
+    await driver.close()
+    await driver.close()
