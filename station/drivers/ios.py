@@ -11,16 +11,12 @@ mobileactivationd calls but does the two HTTP posts itself, so the server URL is
 from __future__ import annotations
 
 import asyncio
-import collections
-import concurrent.futures
 import contextlib
-import errno
 import hashlib
 import io
 import logging
 import os
 import plistlib
-import stat
 import struct
 import tempfile
 import urllib.error
@@ -29,7 +25,7 @@ import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar, cast
+from typing import Any, cast
 from uuid import uuid4
 
 from cryptography import x509
@@ -39,7 +35,6 @@ from pymobiledevice3 import exceptions as pmd3
 from pymobiledevice3 import usbmux
 from pymobiledevice3.lockdown import SYSTEM_BUID, UsbmuxLockdownClient
 from pymobiledevice3.service_connection import ServiceConnection
-from pymobiledevice3.services.afc import AfcService
 from pymobiledevice3.services.installation_proxy import (
     TEMP_REMOTE_BASEDIR,
     InstallationProxyService,
@@ -62,6 +57,7 @@ from station.drivers.base import (
     WallpaperWhere,
 )
 from station.drivers.errors import GONE_HINT, USBMUXD_HINT, map_ios_errors
+from station.drivers.ios_upload import AppFile, QuietAfc, install_staged, stream_to_afc
 from station.errors import (
     DeviceError,
     DeviceGone,
@@ -255,154 +251,6 @@ def render_wallpaper(asset_tag: str, school: str, *, size: tuple[int, int] = (16
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
-
-
-# --- quiet AFC uploads ----------------------------------------------------------------------
-
-
-UPLOAD_CHUNK = 1 << 20  # bytes per AFC write
-UPLOAD_DEPTH = 2  # writes in flight: the iPad finds the next chunk waiting when it stored one
-
-
-T = TypeVar("T")
-
-
-class _AppFile:
-    """The app file, read on a thread of its own.
-
-    The loop's shared thread pool (a handful of threads) may be taken for minutes by other
-    tablets' blocking calls (adb streams that wait for ``pm install``): an upload whose next
-    chunk waits for a free thread leaves the hub idle.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.size = 0
-        self._file: BinaryIO | None = None
-        self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ipa-read")
-
-    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
-
-    async def open(self) -> None:
-        """OSError when the file is missing or not a regular file."""
-        self._file = await self._call(_open_app, self.path)
-        self.size = os.fstat(self._file.fileno()).st_size
-
-    async def read(self, size: int) -> bytes:
-        assert self._file is not None
-        return await self._call(self._file.read, size)
-
-    async def close(self) -> None:
-        try:
-            if self._file is not None:
-                await self._call(self._file.close)
-        finally:
-            self._thread.shutdown(wait=False)
-
-
-async def _stream_to_afc(
-    afc: AfcService, source: _AppFile, remote: str, sent: Callable[[int], None]
-) -> None:
-    """Copy ``source`` to ``remote`` a chunk at a time (never the whole app in memory).
-
-    Up to ``UPLOAD_DEPTH`` writes are in flight (pymobiledevice3 matches each answer to its
-    request; afcd handles a connection's packets in order), so a moment's delay on the
-    station's busy event loop does not leave the hub idle. ``sent`` gets the bytes the iPad
-    confirmed so far. The file is closed on the iPad before this returns: then every byte
-    has left the station.
-    """
-    handle = await afc.fopen(remote, "w")
-    writes: collections.deque[tuple[asyncio.Future[None], int]] = collections.deque()
-    closed = False
-    try:
-        done, end = 0, False
-        while writes or not end:
-            if not end and len(writes) < UPLOAD_DEPTH:
-                chunk = await source.read(UPLOAD_CHUNK)
-                if chunk:
-                    # Started in order, they queue in order on the service's (FIFO) write lock.
-                    writes.append((asyncio.ensure_future(afc.fwrite(handle, chunk)), len(chunk)))
-                end = not chunk
-                del chunk
-                continue
-            write, size = writes.popleft()
-            await write
-            done += size
-            sent(done)
-        await afc.fclose(handle)
-        closed = True
-    finally:
-        # A failed or cancelled upload: let the writes still in flight end (the iPad answers
-        # each, or the dropped connection fails them all) before anything else is sent.
-        await asyncio.gather(*(w for w, _ in writes), return_exceptions=True)
-        if not closed:
-            # Best effort: the caller removes the file; the original error is the one.
-            with contextlib.suppress(pmd3.PyMobileDevice3Exception, OSError):
-                await afc.fclose(handle)
-
-
-def _open_app(path: Path) -> BinaryIO:
-    """The app file, opened for reading; OSError when it is missing or not a regular file."""
-    source = path.open("rb")
-    if not stat.S_ISREG(os.fstat(source.fileno()).st_mode):
-        source.close()
-        raise IsADirectoryError(errno.EISDIR, "not a regular file", str(path))
-    return source
-
-
-class _RetrievedFutures(dict[int, "asyncio.Future[Any]"]):
-    """AFC's table of waiting requests, whose failures count as seen.
-
-    WORKAROUND: pymobiledevice3 11.45's AFC reader fails every waiting future when the
-    connection drops, while the sender that registered it may already be raising its own
-    ConnectionTerminatedError: that future's exception is then never retrieved and asyncio
-    logs "Future exception was never retrieved" at garbage collection. The error still
-    reaches the caller through its own path (mapped to DeviceGone).
-    """
-
-    def __setitem__(self, key: int, future: asyncio.Future[Any]) -> None:
-        future.add_done_callback(_retrieve)
-        super().__setitem__(key, future)
-
-
-def _retrieve(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()
-
-
-class _QuietAfc(AfcService):
-    """AFC whose dropped-connection failures never surface as asyncio log noise."""
-
-    def __init__(self, lockdown: Any) -> None:
-        super().__init__(lockdown)
-        self._afc_pending = _RetrievedFutures()
-
-
-async def _install_staged(proxy: InstallationProxyService, remote: str, on_percent: Any) -> None:
-    """``Install`` of a staged package, following installd's answers until Complete.
-
-    The library's ``send_package`` draws a progress bar on stderr whatever handler it gets;
-    this is its exchange without the bar (same errors: AppInstallError with installd's text).
-    """
-    await proxy.service.send_plist(
-        {"Command": "Install", "ClientOptions": {}, "PackagePath": remote}
-    )
-    while True:
-        response = await proxy.service.recv_plist()
-        if not response:
-            raise pmd3.AppInstallError()
-        if not isinstance(response, dict):
-            raise pmd3.AppInstallError(f"installd answered {response!r}")
-        error = response.get("Error")
-        if error:
-            description = response.get("ErrorDescription")
-            raise pmd3.AppInstallError(f"{error!s}: {description!s}")
-        percent = response.get("PercentComplete")
-        if isinstance(percent, int | float) and percent:
-            on_percent(percent)
-        if response.get("Status") == "Complete":
-            return
 
 
 # --- the driver -------------------------------------------------------------------------------
@@ -658,7 +506,7 @@ class UsbmuxIosDriver:
             if isinstance(percent, int | float):
                 report(0.5 + 0.5 * float(percent) / 100.0, msg.INSTALLING.fill(file=path.name))
 
-        source = _AppFile(path)
+        source = AppFile(path)
         try:
             await source.open()
         except OSError as exc:
@@ -679,14 +527,14 @@ class UsbmuxIosDriver:
         try:
             async with self._lockdown(handle, msg.ACTION_INSTALL.fill(file=path.name)) as client:
                 report(0.0, msg.UPLOADING.fill(file=path.name))
-                async with _QuietAfc(client) as afc:
+                async with QuietAfc(client) as afc:
                     try:
                         await afc.makedirs(TEMP_REMOTE_BASEDIR)
-                        await _stream_to_afc(afc, source, remote, sent)
+                        await stream_to_afc(afc, source, remote, sent)
                         if uploaded is not None:
                             uploaded()
                         async with InstallationProxyService(lockdown=client) as proxy:
-                            await _install_staged(proxy, remote, on_percent)
+                            await install_staged(proxy, remote, on_percent)
                     finally:
                         # Best effort: after an unplug the original error is the one to report.
                         with contextlib.suppress(pmd3.PyMobileDevice3Exception, OSError):

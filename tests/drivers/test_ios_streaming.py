@@ -12,7 +12,8 @@ import pytest
 from pymobiledevice3.services.afc import AfcService
 
 from station.drivers.base import Progress
-from station.drivers.ios import UPLOAD_CHUNK, IosSettings, UsbmuxIosDriver, _AppFile, _stream_to_afc
+from station.drivers.ios import IosSettings, UsbmuxIosDriver
+from station.drivers.ios_upload import UPLOAD_CHUNK, AppFile, stream_to_afc
 from station.errors import InputError
 from station.jobs.transfers import TransferLimiter
 from station.sim.artifacts.ios import make_ipa
@@ -135,10 +136,10 @@ async def test_pipelined_chunks_arrive_whole_and_in_order(
     source.write_bytes(data)
     confirmed: list[int] = []
     async with driver._lockdown(handle, "test upload") as client, AfcService(client) as afc:
-        app = _AppFile(source)
+        app = AppFile(source)
         await app.open()
         try:
-            await _stream_to_afc(afc, app, "/random.bin", confirmed.append)
+            await stream_to_afc(afc, app, "/random.bin", confirmed.append)
         finally:
             await app.close()
         copy = await afc.get_file_contents("/random.bin")

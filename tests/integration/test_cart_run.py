@@ -153,7 +153,9 @@ async def test_a_cart_of_15_and_15_with_real_faults(
     assert sorted(by_slot) == list(range(1, 31))
     account, full = ipads + 2, FULL
     failed = {s for s, j in by_slot.items() if j["state"] != "done"}
-    assert failed == {account, full}, {s: by_slot[s] for s in failed}
+    assert failed == {account, full}, {
+        s: (by_slot[s]["state"], by_slot[s]["step"], by_slot[s]["detail"]) for s in failed
+    }
     # Each of the others is reported with its reason (the device's text) and the next action.
     assert "accounts" in by_slot[account]["detail"]
     assert by_slot[account]["hint"] == ACCOUNTS_HINT
