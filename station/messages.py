@@ -472,6 +472,7 @@ USBMUXD_ATTACHED_WITHOUT_ID = Template("usbmuxd sent an Attached record without 
 USBMUXD_LIST_DEVICES = Template("usbmuxd answered ListDevices with {reply}")
 USBMUXD_LISTEN_REFUSED = Template("usbmuxd refused Listen: {reply}")
 IDENTITY_NO_CERTIFICATE = Template("the supervision identity holds no PEM certificate")
+IDENTITY_NO_KEY = Template("the supervision identity holds no usable private key")
 IOS_PAIRING_REFUSED = Template("pair: the iPad paired but refused the new pairing")
 IOS_BAD_APP_RECORD = Template("list apps: bad record for {app}")
 IOS_BAD_PROFILE_ENTRY = Template("list profiles: bad entry '{identifier}'")

@@ -1821,6 +1821,10 @@
       <translation>die Betreuungs-Identität enthält kein PEM-Zertifikat</translation>
     </message>
     <message>
+      <source>the supervision identity holds no usable private key</source>
+      <translation>die Betreuungs-Identität enthält keinen brauchbaren privaten Schlüssel</translation>
+    </message>
+    <message>
       <source>pair: the iPad paired but refused the new pairing</source>
       <translation>Koppeln: das iPad wurde gekoppelt, lehnt die neue Kopplung aber ab</translation>
     </message>

@@ -1,16 +1,20 @@
 """The iPad driver: pymobiledevice3 over usbmuxd, behind the station's typed interface.
 
-Every call opens its own lockdown connection and closes it: an iPad may leave at any moment
-(erase, cable) and a long-lived session would only go stale. Discovery listens to usbmuxd
-(``Listen``) on a small plist connection of our own, because pymobiledevice3's ``MuxDevice``
-keeps neither LocationID nor the Paired notification. Activation runs the library's
-mobileactivationd calls but does the two HTTP posts itself, so the server URL is a setting
-(Apple's in the field, the virtual cart's stand-in in tests) instead of a module constant.
+A tablet's lockdown session (TLS, pair record, the device's values) is kept between calls
+and reused while it is idle and still answers; it is dropped on any error, when the iPad
+detaches or is erased, and after a while unused. A new session per call cost the station
+more CPU than the iPad's own steps (a connect, several plists and a TLS handshake each).
+Discovery listens to usbmuxd (``Listen``) on a small plist connection of our own, because
+pymobiledevice3's ``MuxDevice`` keeps neither LocationID nor the Paired notification.
+Activation runs the library's mobileactivationd calls but does the two HTTP posts itself, so
+the server URL is a setting (Apple's in the field, the virtual cart's stand-in in tests)
+instead of a module constant.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import hashlib
 import io
@@ -29,7 +33,9 @@ from typing import Any, cast
 from uuid import uuid4
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
 from PIL import Image, ImageDraw, ImageFont
 from pymobiledevice3 import exceptions as pmd3
 from pymobiledevice3 import usbmux
@@ -204,6 +210,58 @@ def _identity_cert_der(identity: bytes) -> bytes:
     return cert.public_bytes(Encoding.DER)
 
 
+@dataclass(frozen=True)
+class _Supervisor:
+    """The supervision identity, parsed once per driver (an RSA key load costs ~50 ms)."""
+
+    certificate: x509.Certificate
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+    @classmethod
+    def load(cls, identity: bytes) -> _Supervisor:
+        _identity_cert_der(identity)
+        try:
+            key = serialization.load_pem_private_key(identity, password=None)
+        except (ValueError, TypeError) as exc:
+            raise InputError(msg.IDENTITY_NO_KEY, hint=msg.IDENTITY_PEM_HINT) from exc
+        if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+            raise InputError(msg.IDENTITY_NO_KEY, hint=msg.IDENTITY_PEM_HINT)
+        return cls(x509.load_pem_x509_certificate(identity), key)
+
+    def sign(self, challenge: bytes) -> bytes:
+        """The challenge signed as MCInstall's Escalate (and supervised pairing) expect."""
+        return (
+            pkcs7.PKCS7SignatureBuilder()
+            .set_data(challenge)
+            .add_signer(self.certificate, self.key, hashes.SHA256())
+            .sign(Encoding.DER, [pkcs7.PKCS7Options.Binary])
+        )
+
+
+async def _acknowledged(mc: MobileConfigService, request: dict[str, Any]) -> dict[str, Any]:
+    """One MCInstall request; anything but ``Acknowledged`` is the iPad refusing it."""
+    reply = await mc.service.send_recv_plist(request)
+    if not isinstance(reply, dict) or reply.get("Status") != "Acknowledged":
+        raise pmd3.ProfileError(f"The device rejected the profile request: {reply}")
+    return reply
+
+
+async def _escalate(mc: MobileConfigService, supervisor: _Supervisor) -> None:
+    """MCInstall's supervisor handshake (what ``MobileConfigService.escalate`` does), with
+    the identity parsed once instead of read from a file and parsed at every call."""
+    certificate = supervisor.certificate.public_bytes(Encoding.DER)
+    reply = await _acknowledged(
+        mc, {"RequestType": "Escalate", "SupervisorCertificate": certificate}
+    )
+    challenge = reply.get("Challenge")
+    if not isinstance(challenge, bytes):
+        raise pmd3.ProfileError(f"The device sent no escalation challenge: {reply}")
+    await _acknowledged(
+        mc, {"RequestType": "EscalateResponse", "SignedRequest": supervisor.sign(challenge)}
+    )
+    await _acknowledged(mc, {"RequestType": "ProceedWithKeybagMigration"})
+
+
 @contextlib.contextmanager
 def _keybag(identity: bytes) -> Iterator[Path]:
     """The identity in a 0600 temporary file, for pymobiledevice3's ``keybag_file`` arguments."""
@@ -253,6 +311,18 @@ def render_wallpaper(asset_tag: str, school: str, *, size: tuple[int, int] = (16
     return out.getvalue()
 
 
+SESSION_IDLE = 30.0  # seconds a kept lockdown session may sit unused before it is closed
+
+
+@dataclass
+class _Session:
+    """An iPad's lockdown client kept between calls; ``busy`` while one call uses it."""
+
+    client: UsbmuxLockdownClient
+    used: float
+    busy: bool = False
+
+
 # --- the driver -------------------------------------------------------------------------------
 
 
@@ -268,6 +338,12 @@ class UsbmuxIosDriver:
         self._settings = settings
         self._address = settings.resolved_usbmux_address()
         self._watchers: set[asyncio.Queue[DeviceEvent | BaseException]] = set()
+        self._sessions: dict[str, _Session] = {}
+        self._buid: str | None = None
+        self._supervisors: dict[bytes, _Supervisor] = {}
+        # Pairing makes two RSA keys (~0.1-0.2 s of CPU each): on threads of its own, each
+        # with its own event loop, so the other tablets' uploads and steps go on meanwhile.
+        self._pairing: concurrent.futures.ThreadPoolExecutor | None = None
         # Pair records hold the host's private key: owner-only (mkdir's mode obeys the umask).
         settings.pair_records.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(settings.pair_records, 0o700)
@@ -333,6 +409,7 @@ class UsbmuxIosDriver:
                 elif kind == "Detached":
                     udid = ids.pop(message.get("DeviceID", -1), None)
                     if udid is not None:
+                        await self._forget(udid)
                         queue.put_nowait(self._event(EventKind.DETACHED, udid, Presence.OFFLINE))
                 elif kind == "Paired":
                     udid = ids.get(message.get("DeviceID", -1))
@@ -370,14 +447,75 @@ class UsbmuxIosDriver:
                 return event.location_id
         return None
 
+    def _supervisor(self, identity: bytes) -> _Supervisor:
+        supervisor = self._supervisors.get(identity)
+        if supervisor is None:
+            supervisor = self._supervisors[identity] = _Supervisor.load(identity)
+        return supervisor
+
     # --- lockdown ---
 
     async def _system_buid(self) -> str | None:
-        async with await usbmux.create_mux(usbmux_address=self._address) as mux:
-            if isinstance(mux, usbmux.PlistMuxConnection):
-                buid: str = await mux.get_buid()
-                return buid
-        return None
+        """usbmuxd's SystemBUID (asked once: it belongs to the host, not to a connection)."""
+        if self._buid is None:
+            async with await usbmux.create_mux(usbmux_address=self._address) as mux:
+                if isinstance(mux, usbmux.PlistMuxConnection):
+                    self._buid = await mux.get_buid()
+        return self._buid
+
+    async def _connect(self, handle: str) -> UsbmuxLockdownClient:
+        """A new lockdown client (a session is up when the iPad trusts our pair record)."""
+        service = await ServiceConnection.create_using_usbmux(
+            handle, LOCKDOWN_PORT, connection_type="USB", usbmux_address=self._address
+        )
+        try:
+            buid = await self._system_buid()
+            # Built through LockdownClient.create, not create_using_usbmux: its plist
+            # subclass saves pair records to the usbmuxd of USBMUXD_SOCKET_ADDRESS
+            # whatever address it was given; we share the record ourselves (_share).
+            client: UsbmuxLockdownClient = await UsbmuxLockdownClient.create(
+                service,
+                identifier=handle,
+                label=self._settings.label,
+                autopair=False,
+                local_hostname=self._settings.host_name,
+                pairing_records_cache_folder=self._settings.pair_records,
+                usbmux_address=self._address,
+                system_buid=buid or SYSTEM_BUID,
+            )
+        except BaseException:
+            self._buid = None  # usbmuxd may have restarted: ask again next time
+            await service.close()
+            raise
+        return client
+
+    async def _reusable(self, handle: str) -> _Session | None:
+        """The iPad's idle session if it still answers (taken: marked busy), else None."""
+        await self._drop_idle()
+        session = self._sessions.get(handle)
+        if session is None or session.busy:
+            return None
+        session.busy = True
+        try:
+            # One small request: a session the iPad dropped (lockdownd restarted, cable
+            # wiggled) fails here and is replaced, instead of failing the step.
+            await session.client.get_value(key="ProductVersion")
+        except Exception:  # any failure means: not reusable
+            await self._forget(handle)
+            return None
+        return session
+
+    async def _drop_idle(self) -> None:
+        now = asyncio.get_running_loop().time()
+        for handle, session in list(self._sessions.items()):
+            if not session.busy and now - session.used > SESSION_IDLE:
+                await self._forget(handle)
+
+    async def _forget(self, handle: str) -> None:
+        session = self._sessions.pop(handle, None)
+        if session is not None:
+            with contextlib.suppress(Exception):
+                await session.client.close()
 
     @contextlib.asynccontextmanager
     async def _lockdown(
@@ -385,30 +523,14 @@ class UsbmuxIosDriver:
     ) -> AsyncIterator[UsbmuxLockdownClient]:
         """A lockdown client for one call; with ``paired`` a session must be up.
 
+        The iPad's kept session when it is idle, else a new connection (kept afterwards if
+        none is). Any error drops the client: its connection's state is then unknown.
         Vendor exceptions raised in the ``async with`` body are mapped as well.
         """
         with map_ios_errors(handle, action):
-            service = await ServiceConnection.create_using_usbmux(
-                handle, LOCKDOWN_PORT, connection_type="USB", usbmux_address=self._address
-            )
-            try:
-                buid = await self._system_buid()
-                # Built through LockdownClient.create, not create_using_usbmux: its plist
-                # subclass saves pair records to the usbmuxd of USBMUXD_SOCKET_ADDRESS
-                # whatever address it was given; we share the record ourselves (_share).
-                client = await UsbmuxLockdownClient.create(
-                    service,
-                    identifier=handle,
-                    label=self._settings.label,
-                    autopair=False,
-                    local_hostname=self._settings.host_name,
-                    pairing_records_cache_folder=self._settings.pair_records,
-                    usbmux_address=self._address,
-                    system_buid=buid or SYSTEM_BUID,
-                )
-            except BaseException:
-                await service.close()
-                raise
+            session = await self._reusable(handle)
+            client = session.client if session is not None else await self._connect(handle)
+            ok = False
             try:
                 if paired and not client.paired:
                     raise UserActionRequired(
@@ -417,8 +539,18 @@ class UsbmuxIosDriver:
                         hint=msg.PAIR_HINT,
                     )
                 yield client
+                ok = True
             finally:
-                await client.close()
+                now = asyncio.get_running_loop().time()
+                if session is not None:
+                    session.busy = False
+                    session.used = now
+                    if not ok:
+                        await self._forget(handle)
+                elif ok and client.paired and handle not in self._sessions:
+                    self._sessions[handle] = _Session(client, used=now)
+                else:
+                    await client.close()
 
     async def _share(self, client: UsbmuxLockdownClient, handle: str) -> None:
         """Give usbmuxd the new pair record, as Apple's tools do (libimobiledevice reads it)."""
@@ -434,12 +566,18 @@ class UsbmuxIosDriver:
         async with self._lockdown(handle, msg.ACTION_PAIR, paired=False) as client:
             if client.paired:
                 return Presence.READY
+        with map_ios_errors(handle, msg.ACTION_PAIR):
+            if identity is not None:
+                self._supervisor(identity)  # a broken identity is the blueprint's problem
+            if self._pairing is None:
+                self._pairing = concurrent.futures.ThreadPoolExecutor(
+                    4, thread_name_prefix="ios-pair"
+                )
+            loop = asyncio.get_running_loop()
             try:
-                if identity is not None:
-                    with _keybag(identity) as keybag:
-                        await client.pair_supervised(keybag, timeout=0)
-                else:
-                    await client.pair(timeout=0)
+                await loop.run_in_executor(
+                    self._pairing, asyncio.run, self._pair_on_own_loop(handle, identity)
+                )
             except pmd3.PairingDialogResponsePendingError:
                 presence = Presence.NEEDS_TRUST
             except pmd3.UserDeniedPairingError:
@@ -447,21 +585,36 @@ class UsbmuxIosDriver:
             except pmd3.PasswordRequiredError:
                 presence = Presence.LOCKED
             else:
-                _owner_only(self._settings.pair_records)
-                await self._share(client, handle)
-                if not await client.validate_pairing():
-                    raise DeviceProtocolError(msg.IOS_PAIRING_REFUSED, device=handle)
                 presence = Presence.READY
         log.info("%s: pairing %s", handle, presence)
         self._publish(handle, presence)
         return presence
+
+    async def _pair_on_own_loop(self, handle: str, identity: bytes | None) -> None:
+        """The pairing itself, on a pairing thread's loop with a connection of its own."""
+        client = await self._connect(handle)
+        try:
+            if client.paired:
+                return
+            if identity is not None:
+                with _keybag(identity) as keybag:
+                    await client.pair_supervised(keybag, timeout=0)
+            else:
+                await client.pair(timeout=0)
+            _owner_only(self._settings.pair_records)
+            await self._share(client, handle)
+            if not await client.validate_pairing():
+                raise DeviceProtocolError(msg.IOS_PAIRING_REFUSED, device=handle)
+        finally:
+            await client.close()
 
     # --- identity ---
 
     async def info(self, handle: str) -> DeviceInfo:
         """Identity; the serial number needs pairing (lockdownd hides it before)."""
         async with self._lockdown(handle, msg.ACTION_INFO, paired=False) as client:
-            values = dict(client.all_values)
+            # Asked again, not the values read when the session began (name, activation).
+            values = dict(await client.get_value())
         location = await self._location(handle)
         return DeviceInfo(
             platform=Platform.IOS,
@@ -669,8 +822,8 @@ class UsbmuxIosDriver:
             if identity is None:
                 await mc.install_profile(payload)
             else:
-                with _keybag(identity) as keybag:
-                    await mc.install_profile_silent(keybag, payload)
+                await _escalate(mc, self._supervisor(identity))
+                await _acknowledged(mc, {"RequestType": "InstallProfileSilent", "Payload": payload})
 
     async def remove_profile(
         self, handle: str, identifier: str, *, identity: bytes | None = None
@@ -680,8 +833,7 @@ class UsbmuxIosDriver:
             MobileConfigService(lockdown=client) as mc,
         ):
             if identity is not None:
-                with _keybag(identity) as keybag:
-                    await mc.escalate(keybag)
+                await _escalate(mc, self._supervisor(identity))
             await mc.remove_profile(identifier)
 
     async def set_wallpaper(
@@ -701,8 +853,7 @@ class UsbmuxIosDriver:
             self._lockdown(handle, msg.ACTION_SET_WALLPAPER) as client,
             MobileConfigService(lockdown=client) as mc,
         ):
-            with _keybag(identity) as keybag:
-                await mc.escalate(keybag)
+            await _escalate(mc, self._supervisor(identity))
             reply = await mc.service.send_recv_plist(request)
         if not isinstance(reply, dict) or reply.get("Status") != "Acknowledged":
             raise DeviceRefused(
@@ -720,6 +871,7 @@ class UsbmuxIosDriver:
             MobileConfigService(lockdown=client) as mc,
         ):
             await mc.erase_device(preserve_data_plan=False, disallow_proximity_setup=False)
+        await self._forget(handle)  # the iPad restarts factory-fresh: its session is gone
         log.info("%s: erase started", handle)
 
     # --- activation ---
@@ -792,6 +944,11 @@ class UsbmuxIosDriver:
         log.info("%s: activated", handle)
 
     async def close(self) -> None:
-        """Nothing is held between calls; watchers end when their iterators close."""
+        """Close the kept sessions; watchers end when their iterators close."""
+        for handle in list(self._sessions):
+            await self._forget(handle)
+        if self._pairing is not None:
+            self._pairing.shutdown(wait=False)
+            self._pairing = None
         for queue in list(self._watchers):
             queue.put_nowait(DeviceGone(msg.IOS_DRIVER_CLOSED, hint=GONE_HINT))

@@ -529,6 +529,7 @@ async def test_a_link_dropped_during_start_session_is_retryable_not_a_refusal(
     handle = udid(cart, 1)
     driver = ios_driver(cart, tmp_path / "pair")
     assert await driver.pair(handle) is Presence.READY
+    await driver.close()  # no kept session: the rename below starts one
     original = ServiceConnection.send_recv_plist
     dropped: list[bool] = []
 

@@ -289,6 +289,7 @@ class Lockdownd:
         self._open_service = open_service
         self._trust: TrustState = "closed"
         self._tls_context: ssl.SSLContext | None = None
+        self.sessions_started = 0  # what a test reads: how often a host set up a session
 
     # --- the person at the trust prompt ---
 
@@ -531,6 +532,7 @@ class _Connection:
             raise LockdownRefusal("SessionActive")
         self.session_id = str(uuid.uuid4()).upper()
         self.host_id = host_id
+        self.daemon.sessions_started += 1
         return {"SessionID": self.session_id, "EnableSessionSSL": True}
 
     def _do_StopSession(self, request: dict[str, Any]) -> dict[str, Any]:

@@ -286,6 +286,17 @@ class UsbmuxServer:
         log.info("detached %s (device %d)", udid, dev.device_id)
         return dev
 
+    def drop_connections(self, udid: str) -> None:
+        """The iPad's daemons restart: every open connection to it ends, it stays attached."""
+        dev = self._devices[udid]
+        for writer in list(dev.connections):
+            writer.transport.abort()
+        dev.ports.clear()
+
+    def sessions_started(self, udid: str) -> int:
+        """Lockdown sessions hosts have started on this attachment of the iPad."""
+        return self._devices[udid].lockdownd.sessions_started
+
     def device_ids(self) -> dict[str, int]:
         return {udid: dev.device_id for udid, dev in self._devices.items()}
 
