@@ -178,3 +178,39 @@ async def test_pyusb_sees_exactly_the_cart(tmp_path: Path) -> None:
         assert (0xFF, 0x42, 0x01) in interfaces(again)
         assert again.address != adb_off.address
         usb.util.dispose_resources(again)
+
+
+def test_the_bus_is_parsed_again_only_when_the_snapshot_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scan asks for the bus over and over; the file is parsed once per version of it."""
+    from station.sim.usb import backend as backend_module
+
+    topology, path = bus(tmp_path)
+    parses: list[int] = []
+    parse = backend_module.devices_from_snapshot
+
+    def counted(snapshot: dict[str, object]) -> list[object]:
+        parses.append(1)
+        return parse(snapshot)  # type: ignore[arg-type, return-value]
+
+    monkeypatch.setattr(backend_module, "devices_from_snapshot", counted)
+    sim = get_backend(path)
+    for _ in range(3):
+        devices = list(usb.core.find(find_all=True, backend=sim))
+        assert [
+            d.serial_number for d in devices if d.port_numbers and len(d.port_numbers) == 2
+        ] == [
+            "00008030001A2B3C4D5E6F70",
+            "R52W1234ABC",
+        ]
+    assert len(parses) == 1
+    # The tablet is unplugged: the next scan sees it gone, and a device object of it fails.
+    tablet = usb.core.find(idVendor=0x04E8, backend=sim)
+    assert tablet is not None
+    topology.unplug(topology.hub_ports()[16 + 2])
+    topology.write_snapshot(path)
+    assert usb.core.find(idVendor=0x04E8, backend=sim) is None
+    assert len(parses) == 2
+    with pytest.raises(usb.core.USBError):
+        tablet.ctrl_transfer(0x80, 0x06, 0x0100, 0, 18)

@@ -416,15 +416,32 @@ class SimUsbBackend(usb.backend.IBackend):  # type: ignore[misc]  # pyusb is unt
         self.functions = dict(functions or {})
         # (bus, address, interface) whose kernel driver (usblp) was detached.
         self._detached: set[tuple[int, int, int]] = set()
+        self._cached: tuple[tuple[int, int, int], list[SimUsbDevice]] | None = None
 
     def _read(self) -> list[SimUsbDevice]:
+        """The bus as the snapshot says now; parsed again only when the file changed.
+
+        A scan asks for the bus (and whether each device is still there) a hundred times or
+        more; parsing the file every time made one scan of a 30-tablet cart take 0.27 s,
+        where libusb on a real bus takes milliseconds.
+        """
         try:
-            text = self.snapshot_path.read_text(encoding="utf-8")
+            stat = self.snapshot_path.stat()
         except FileNotFoundError:
             # No cart running: a bus with nothing on it, like a host without that controller.
             return []
+        version = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        cached = self._cached
+        if cached is not None and cached[0] == version:
+            return list(cached[1])
         try:
-            return devices_from_snapshot(json.loads(text))
+            text = self.snapshot_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        try:
+            devices = devices_from_snapshot(json.loads(text))
+            self._cached = (version, devices)
+            return list(devices)
         except (ValueError, KeyError, TypeError) as exc:
             # What libusb reports when it cannot read the bus: an I/O error, not a crash.
             log.warning("unreadable USB snapshot %s: %s", self.snapshot_path, exc)
