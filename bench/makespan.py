@@ -24,6 +24,12 @@ so what the station spends on them shows as distance from the bound. (A bound wi
 "the shortest pre-transfer work + hub bytes / bandwidth + the shortest tail", is no tighter
 here: in the model nothing before the upload costs device time, and the tail term is already
 the shortest install.)
+
+The model's makespan without station overhead (``policy_makespan``) is given for three orders
+of a hub's line: plug order (FIFO, the engine before the reorder), the longest unpack first
+with perfect knowledge, and the engine's own ("learned"): a model's unpack is known once a
+tablet of that model finished unpacking in the run, unknown models go first (as if slowest),
+ties in plug order. The results table's last column is the engine's order.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -56,30 +63,67 @@ from station.sim.cart import CartSpec, VirtualCart
 GB = 10**9
 TARGET = 1.05  # within 5 % of the lower bound
 UNLIMITED = 10_000
+LIMITS = (1, 2, 3, UNLIMITED)
+ORDERS = ("plug", "longest", "learned")  # how a hub's line picks (see policy_makespan)
+ENGINE_ORDER = "learned"  # the engine's (station/jobs/transfers.py)
 
 
-def policy_makespan(devices: list[tuple[float, float]], limit: int, dt: float = 0.05) -> float:
+class Device(NamedTuple):
+    """One tablet of the model: seconds alone on the hub, seconds to unpack, its model."""
+
+    up: float
+    tail: float
+    model: str
+
+
+def policy_makespan(
+    devices: list[Device], limit: int, order: str = "plug", dt: float = 0.05
+) -> float:
     """The model's makespan on one hub with at most ``limit`` tablets holding a transfer slot.
 
-    ``devices``: (upload seconds alone on the hub, install seconds) in plug order. A tablet
-    holds its slot for its upload only (the engine frees it when the driver reports the last
-    byte sent) and installs after; the uploads in progress share the hub equally. No station
-    overhead: what the policy costs.
+    ``devices`` in plug order, all waiting from the start. A tablet holds its slot for its
+    upload only (the engine frees it when the driver reports the last byte sent) and unpacks
+    after; the uploads in progress share the hub equally. No station overhead: what the policy
+    costs. ``order`` is how the hub's line picks the next tablet when a slot frees:
+
+    - ``plug``: first come first served (the line's order before issue 8's reorder);
+    - ``longest``: the longest unpack first, with perfect knowledge of every tablet's unpack;
+    - ``learned``: what the engine can know: a model's unpack is known once a tablet of that
+      model finished unpacking in this run; tablets of unknown models go first (as if
+      slowest), the known ones longest first, ties in plug order.
     """
-    waiting = list(devices)
-    active: list[list[float]] = []  # [upload seconds left at full rate, install seconds]
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS}")
+    waiting = list(enumerate(devices))
+    active: list[list[float]] = []  # [upload seconds left at full rate, unpack seconds, index]
+    unpacking: list[tuple[float, str, float]] = []  # (done at, model, unpack seconds)
+    known: dict[str, float] = {}
     t = 0.0
     finish = 0.0
+
+    def expected(item: tuple[int, Device]) -> tuple[float, int]:
+        index, device = item
+        if order == "plug":
+            return (0.0, index)
+        if order == "longest":
+            return (-device.tail, index)
+        return (-known.get(device.model, float("inf")), index)
+
     while waiting or active:
+        for finished in [u for u in unpacking if u[0] <= t]:
+            known[finished[1]] = finished[2]
+            unpacking.remove(finished)
         while waiting and len(active) < limit:
-            up, tail = waiting.pop(0)
-            active.append([up, tail])
+            waiting.sort(key=expected)
+            index, device = waiting.pop(0)
+            active.append([device.up, device.tail, index])
         share = dt / len(active)
         for a in active:
             a[0] -= share
         t += dt
         for a in [a for a in active if a[0] <= 0]:
             finish = max(finish, t + a[1])
+            unpacking.append((t + a[1], devices[int(a[2])].model, a[1]))
             active.remove(a)
     return finish
 
@@ -90,7 +134,7 @@ class Bound:
     hub_tail: float  # ... plus the shortest install that must follow the hub's last byte
     device: float  # max over devices of upload alone + install
     serial: float  # one device at a time: the sum of the critical paths
-    policies: dict[int, float]  # the model's makespan per transfer limit, no overhead
+    policies: dict[str, dict[int, float]]  # the model's makespan per line order and limit
 
     @property
     def best(self) -> float:
@@ -101,23 +145,31 @@ def lower_bound(cart: VirtualCart, ipa: Path, apk: Path) -> Bound:
     """Device seconds, from the cart's own timing model (rates already byte-scaled)."""
     ipa_bytes, apk_bytes = ipa.stat().st_size, apk.stat().st_size
     ipa_installed = read_ipa(ipa).installed_size
-    hubs: dict[int, list[tuple[float, float]]] = {}
-    for slot in cart.slots.values():
+    hubs: dict[int, list[Device]] = {}
+    for number in sorted(cart.slots):  # plug order
+        slot = cart.slots[number]
         link = slot.link.hub
         if slot.ipad is not None:
+            model = slot.ipad.model.product_type
             sent, unpack = ipa_bytes, ipa_installed / slot.ipad.model.install_bytes_per_s
         else:
             assert slot.android is not None
+            model = slot.android.model.model
             sent, unpack = apk_bytes, apk_bytes / slot.android.model.install_bytes_per_s
-        hubs.setdefault(slot.port.root_port, []).append((sent / link.bytes_per_s, unpack))
-    hub = max(sum(up for up, _ in devices) for devices in hubs.values())
+        hubs.setdefault(slot.port.root_port, []).append(
+            Device(sent / link.bytes_per_s, unpack, model)
+        )
+    hub = max(sum(d.up for d in devices) for devices in hubs.values())
     hub_tail = max(
-        sum(up for up, _ in devices) + min(tail for _, tail in devices) for devices in hubs.values()
+        sum(d.up for d in devices) + min(d.tail for d in devices) for devices in hubs.values()
     )
-    paths = [up + tail for devices in hubs.values() for up, tail in devices]
+    paths = [d.up + d.tail for devices in hubs.values() for d in devices]
     policies = {
-        limit: max(policy_makespan(devices, limit) for devices in hubs.values())
-        for limit in (1, 2, 3, UNLIMITED)
+        order: {
+            limit: max(policy_makespan(devices, limit, order) for devices in hubs.values())
+            for limit in LIMITS
+        }
+        for order in ORDERS
     }
     return Bound(hub, hub_tail, max(paths), sum(paths), policies)
 
@@ -205,6 +257,26 @@ async def one_variant(
     return replace(outcome, plug_ms=sorted(1000 * x for x in latencies)), bound
 
 
+def print_orders(bound: Bound) -> None:
+    """The model's makespan (no station overhead) per order of the hub's line and limit."""
+    names = {
+        "plug": "plug order (FIFO)",
+        "longest": "longest unpack first, known",
+        "learned": "learned per model",
+    }
+    limits = [limit for limit in LIMITS if limit != UNLIMITED]
+    print(
+        f"model, no overhead, by the hub line's order (engine: {ENGINE_ORDER}):\n"
+        f"{'order':<30}" + "".join(f"{f'limit {limit}':>18}" for limit in limits)
+    )
+    for order in ORDERS:
+        model = bound.policies[order]
+        cells = "".join(
+            f"{model[limit]:>9.1f}s ({model[limit] / bound.best:.3f})" for limit in limits
+        )
+        print(f"{names[order]:<30}{cells}")
+
+
 async def main(args: argparse.Namespace) -> int:
     quiet_environment()
     variants: list[tuple[str, int, bool]] = [
@@ -251,11 +323,12 @@ async def main(args: argparse.Namespace) -> int:
     )
     for o, (_name, limit, serial) in zip(outcomes, variants, strict=True):
         ratio = o.makespan / bound.best
-        model = bound.serial if serial else bound.policies[limit]
+        model = bound.serial if serial else bound.policies[ENGINE_ORDER][limit]
         print(
             f"{o.name:<26} {o.makespan:>8.1f}s {ratio:>8.3f} {o.first:>10.1f}s "
             f"{o.done:>3}/{o.devices:<3} {model:>9.1f}s ({model / bound.best:.3f})"
         )
+    print_orders(bound)
     for o in outcomes:
         if o.plug_ms:
             print(

@@ -165,6 +165,17 @@ class OutboxRow:
     sent_at: str | None
 
 
+@dataclass(frozen=True)
+class UnpackTime:
+    """One timed app install: ``seconds`` from its last byte sent to its end, for ``bytes``."""
+
+    platform: str
+    model: str
+    step: str
+    bytes: int
+    seconds: float
+
+
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -605,6 +616,40 @@ class Store:
             f"SELECT * FROM device_results {where} ORDER BY id DESC LIMIT ?", [*params, limit]
         )
         return [_step(r) for r in rows]
+
+    # --- unpack times -----------------------------------------------------------------------
+
+    def record_unpack(
+        self,
+        run_id: str,
+        device_id: int,
+        *,
+        platform: str,
+        model: str,
+        step: str,
+        nbytes: int,
+        seconds: float,
+    ) -> None:
+        """Remember how long a device of ``model`` took to unpack ``nbytes`` after the upload."""
+        with self._write("recording an unpack time") as db:
+            db.conn.execute(
+                "INSERT INTO unpack_times (recorded_at, run_id, device_id, platform, model, step, "
+                "bytes, seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [self._ts(), run_id, device_id, platform, model, step, nbytes, seconds],
+            )
+
+    def unpack_times(self, *, per_model: int = 20) -> list[UnpackTime]:
+        """The newest ``per_model`` unpack times of each (platform, model), oldest first."""
+        rows = self._rows(
+            "SELECT platform, model, step, bytes, seconds FROM ("
+            "SELECT *, ROW_NUMBER() OVER (PARTITION BY platform, model ORDER BY id DESC) AS n "
+            "FROM unpack_times) WHERE n <= ? ORDER BY id",
+            [per_model],
+        )
+        return [
+            UnpackTime(r["platform"], r["model"], r["step"], int(r["bytes"]), float(r["seconds"]))
+            for r in rows
+        ]
 
     # --- asset tags -------------------------------------------------------------------------
 

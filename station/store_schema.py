@@ -102,9 +102,27 @@ _V2 = (
     "CREATE INDEX outbox_due ON outbox (state, next_attempt_at)",
 )
 
+# The hub's line serves the tablets expected to unpack longest first; these are the timings
+# it learns from (seconds from an app's last byte sent to its install's end), kept across runs.
+_V3 = (
+    """CREATE TABLE unpack_times (
+        id INTEGER PRIMARY KEY,
+        recorded_at TEXT NOT NULL,
+        run_id TEXT REFERENCES runs (id),
+        device_id INTEGER REFERENCES devices (id),
+        platform TEXT NOT NULL CHECK (platform IN ('ios', 'android')),
+        model TEXT NOT NULL,
+        step TEXT NOT NULL,
+        bytes INTEGER NOT NULL CHECK (bytes > 0),
+        seconds REAL NOT NULL CHECK (seconds >= 0)
+    )""",
+    "CREATE INDEX unpack_times_model ON unpack_times (platform, model, id)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, devices, step results, append-only events, settings", _V1),
     Migration(2, "asset tags and the upstream outbox", _V2),
+    Migration(3, "app unpack times per device model", _V3),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -15,7 +15,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,11 +44,20 @@ from station.errors import (
     StationError,
     UserActionRequired,
 )
-from station.jobs.android_steps import android_plan
+from station.jobs.android_steps import InstallApk, android_plan
 from station.jobs.events import EventBus, EventType, JobEvent, JobState
-from station.jobs.ios_steps import ios_plan
+from station.jobs.ios_steps import InstallIpa, ios_plan
 from station.jobs.steps import Step, StepContext
-from station.jobs.transfers import DEFAULT_PER_HUB, Seats, TransferLease, TransferLimiter, hub_of
+from station.jobs.transfers import (
+    DEFAULT_PER_HUB,
+    SAMPLES_PER_MODEL,
+    Expectation,
+    Seats,
+    TransferLease,
+    TransferLimiter,
+    UnpackRates,
+    hub_of,
+)
 from station.secrets import SupervisionIdentity
 from station.store import StepStatus, Store
 from station.sync.targets import DeviceResult, hub_entry
@@ -145,6 +154,7 @@ class Engine:
         usb: a USB scanner, to tie an iPad's LocationID to a hub port.
         calibration: hub port -> cart slot.
         bus: where events go.
+        clock: monotonic seconds for timing app unpacks (tests pass a fake).
     """
 
     def __init__(
@@ -162,6 +172,7 @@ class Engine:
         settings: EngineSettings | None = None,
         bus: EventBus | None = None,
         rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.blueprint = blueprint
@@ -185,6 +196,14 @@ class Engine:
         self._ios_steps: Sequence[Step[IosDriver]] = ios_plan(blueprint)
         self._android_steps: Sequence[Step[AndroidDriver]] = android_plan(blueprint)
         self.cart = self.settings.cart_name or store.get_setting(CART_SETTING) or ""
+        # Unpack rates per device model, from earlier runs' installs and then this run's: the
+        # hub's line serves the slowest unpackers first (station/jobs/transfers.py).
+        self._clock = clock
+        self.unpack = UnpackRates.seeded(
+            (_model_key(t.platform, t.model), t.bytes, t.seconds)
+            for t in store.unpack_times(per_model=SAMPLES_PER_MODEL)
+        )
+        self._app_sizes: dict[str, int] = {}
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -822,11 +841,20 @@ class Engine:
         if await step.check(ctx):
             self._result(job, step, StepStatus.SKIPPED, fingerprint, msg.ALREADY_DONE)
             return
+        uploaded: list[float] = []  # when the last byte left (an app's unpack starts)
+        nbytes: int | None = None
         if step.large:
-            lease = self.limiter.enqueue(hub_of(job.port))
+            nbytes = self._app_bytes(step)
+            lease = self.limiter.enqueue(hub_of(job.port), self._expectation(job, nbytes))
             if leases is not None:
                 leases.append(lease)
-            ctx = dataclasses.replace(ctx, transfer_done=lease.release)
+
+            def transfer_done(lease: TransferLease = lease) -> None:
+                if not uploaded:
+                    uploaded.append(self._clock())
+                lease.release()
+
+            ctx = dataclasses.replace(ctx, transfer_done=transfer_done)
             if not lease.granted:
                 self._set_state(job, JobState.RUNNING, step=step.key, detail=WAITING_FOR_HUB)
                 if limit is not None:
@@ -841,9 +869,53 @@ class Engine:
         if step.leaves:
             job.left_on_purpose = True
         await step.run(ctx)
+        if uploaded and nbytes:
+            self._learn_unpack(job, step, nbytes, self._clock() - uploaded[0])
         self._result(job, step, StepStatus.DONE, fingerprint, "")
         if step.restarts:
             await self._await_restart(job)
+
+    def _app_bytes(self, step: Step[Any]) -> int | None:
+        """The size of the app a step installs; None when it installs none (nothing unpacks)."""
+        if not isinstance(step, InstallIpa | InstallApk):
+            return None
+        key = str(step.app.path)
+        if key not in self._app_sizes:
+            try:
+                self._app_sizes[key] = step.app.path.stat().st_size
+            except OSError:
+                return 0  # unknown; the install itself reports the missing file
+        return self._app_sizes[key]
+
+    def _expectation(self, job: Job, nbytes: int | None) -> Expectation:
+        """How long the tablet will unpack after its upload, asked whenever a hub slot frees.
+
+        A file push has nothing to unpack (0: it may go last); an app on a model not timed
+        yet is unknown (None: served first, see ``TransferLimiter``).
+        """
+        if nbytes is None:
+            return lambda: 0.0
+        model = job.info.model if job.info is not None else ""
+        if not model or nbytes <= 0:
+            return lambda: None
+        key = _model_key(job.platform.value, model)
+        return lambda: self.unpack.expected(key, nbytes)
+
+    def _learn_unpack(self, job: Job, step: Step[Any], nbytes: int, seconds: float) -> None:
+        """A finished install's unpack time: for this run's line, and for later runs."""
+        model = job.info.model if job.info is not None else ""
+        if not model or job.device_id is None:
+            return
+        self.unpack.add(_model_key(job.platform.value, model), nbytes, seconds)
+        self.store.record_unpack(
+            self.run_id,
+            job.device_id,
+            platform=job.platform.value,
+            model=model,
+            step=step.key,
+            nbytes=nbytes,
+            seconds=seconds,
+        )
 
     async def _await_restart(self, job: Job) -> None:
         """The device restarts after this step: wait for it to leave, then pause until back."""
@@ -1025,6 +1097,11 @@ class _Identify(Step[Any]):
 def _printable(text: str, limit: int) -> str:
     """``text`` without control characters, at most ``limit`` long (the hub's field rules)."""
     return "".join(ch for ch in text if ord(ch) >= 32 and ord(ch) != 127)[:limit]
+
+
+def _model_key(platform: str, model: str) -> str:
+    """Unpack rates are per platform and model ("ios:iPad13,18", "android:SM-X200")."""
+    return f"{platform}:{model}"
 
 
 def _attached(job: Job) -> bool:

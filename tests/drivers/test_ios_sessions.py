@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from station.drivers import ios as ios_module
-from station.drivers.ios import render_wallpaper
 from station.drivers.base import Presence
+from station.drivers.ios import render_wallpaper
 from station.errors import DeviceRefused
 from station.sim.artifacts.ios import make_ipa
 from station.sim.scenario import SlotOverride

@@ -1,4 +1,4 @@
-"""Turns on shared things: hub slots (freed early by uploads, FIFO) and CPU seats."""
+"""Turns on shared things: hub slots (freed early by uploads, slowest unpack first), CPU seats."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from station.errors import DeviceRefused
 from station.jobs.engine import WAITING_FOR_HUB, EngineSettings
 from station.jobs.events import EventBus, EventType, JobState
 from station.jobs.runner import Prepared
-from station.jobs.transfers import Seats, TransferLease, TransferLimiter
+from station.jobs.transfers import Seats, TransferLease, TransferLimiter, UnpackRates
 from tests.fakes import FakeAndroidDriver, FakeIosDriver, FakeTablet
 from tests.jobs.conftest import FAST
 
@@ -382,3 +382,146 @@ async def test_the_check_runs_before_the_line_and_a_waiting_step_says_so(
     assert {j.state for j in engine.jobs.values()} == {JobState.DONE}
     assert engine.limiter.granted["1-1"] == 2  # the third iPad's check found its app
     assert all(p.apps for p in pads)
+
+
+# --- the line's order: longest expected unpack first -----------------------------------------
+
+
+async def served_in_order(limiter: TransferLimiter, expectations: list[float | None]) -> list[int]:
+    """Queue one waiter per expectation behind held slots; the order the slots then go in."""
+    holders = [await limiter.acquire("h") for _ in range(limiter.per_hub)]
+    order: list[int] = []
+
+    async def ask(n: int, expected: float | None) -> None:
+        lease = await limiter.acquire("h", lambda: expected)
+        order.append(n)
+        await asyncio.sleep(0)
+        lease.release()
+
+    tasks = []
+    for n, expected in enumerate(expectations):
+        tasks.append(asyncio.ensure_future(ask(n, expected)))
+        await asyncio.sleep(0)  # queued in this order
+    assert limiter.waiting("h") == len(expectations)
+    for holder in holders:
+        holder.release()
+    await asyncio.gather(*tasks)
+    assert limiter.active["h"] == 0
+    return order
+
+
+async def test_waiters_are_served_longest_expected_unpack_first_unknowns_before_all() -> None:
+    order = await served_in_order(TransferLimiter(1), [5.0, None, 20.0, 5.0, None, 1.0, 0.0])
+    # Unknown (None) as if slowest, in arrival order; then 20 s, the two 5 s ones in arrival
+    # order, 1 s, and a file push (nothing to unpack) last.
+    assert order == [1, 4, 2, 0, 3, 5, 6]
+
+
+async def test_with_two_slots_the_order_is_the_same() -> None:
+    order = await served_in_order(TransferLimiter(2), [3.0, 9.0, 1.0, 9.0, 4.0])
+    assert order == [1, 3, 4, 0, 2]
+
+
+async def test_callers_without_an_expectation_get_a_fifo_line() -> None:
+    assert await served_in_order(TransferLimiter(1), [None] * 5) == [0, 1, 2, 3, 4]
+
+
+async def test_expectations_are_asked_again_whenever_a_slot_frees() -> None:
+    """What the station learns while tablets wait reorders those still waiting."""
+    limiter = TransferLimiter(1)
+    learned: dict[str, float] = {}  # model -> seconds its unpack takes, once one was timed
+    unpacks = {"A": 1.0, "B": 50.0, "C": 30.0}
+    holder = await limiter.acquire("h")
+    order: list[str] = []
+
+    async def tablet(name: str, model: str) -> None:
+        lease = await limiter.acquire("h", lambda: learned.get(model))
+        order.append(name)
+        learned[model] = unpacks[model]  # (really: once its install ended)
+        await asyncio.sleep(0)
+        lease.release()
+
+    tasks = []
+    for name, model in (("a", "A"), ("b", "B"), ("c", "A"), ("d", "C")):
+        tasks.append(asyncio.ensure_future(tablet(name, model)))
+        await asyncio.sleep(0)
+    holder.release()
+    await asyncio.gather(*tasks)
+    # All unknown at first (arrival order: a, b); then c's model is known to be quick and the
+    # unknown d goes before it. Expectations fixed at arrival would have given a, b, c, d.
+    assert order == ["a", "b", "d", "c"]
+
+
+async def test_a_waiter_passed_over_by_too_many_later_arrivals_goes_next() -> None:
+    """A quick unpacker on a hub that keeps getting slow ones is still served (no starvation)."""
+    limiter = TransferLimiter(1, max_overtakes=2)
+    holder = await limiter.acquire("h")
+    order: list[str] = []
+    quick = asyncio.ensure_future(limiter.acquire("h", lambda: 1.0))
+    await asyncio.sleep(0)
+    slow = 0
+
+    async def next_slow() -> None:
+        nonlocal slow
+        slow += 1
+        name = f"slow{slow}"
+        lease = await limiter.acquire("h", lambda: 100.0)
+        order.append(name)
+        if slow < 6:  # each one served brings the next slow tablet to the line
+            tasks.append(asyncio.ensure_future(next_slow()))
+            await asyncio.sleep(0)
+        lease.release()
+
+    tasks = [asyncio.ensure_future(next_slow())]
+    await asyncio.sleep(0)
+    holder.release()
+    lease = await quick
+    order.append("quick")
+    lease.release()
+    while not all(t.done() for t in tasks):
+        await asyncio.gather(*tasks)
+    assert order.index("quick") == 2  # two later arrivals went first, then it was its turn
+    assert limiter.active["h"] == 0
+
+
+async def test_leaving_an_ordered_line_passes_the_turn_to_the_next_longest() -> None:
+    limiter = TransferLimiter(1)
+    holder = await limiter.acquire("h")
+    longest = asyncio.ensure_future(limiter.acquire("h", lambda: 90.0))
+    unlucky = asyncio.ensure_future(limiter.acquire("h", lambda: 60.0))
+    quick = asyncio.ensure_future(limiter.acquire("h", lambda: 5.0))
+    middle = asyncio.ensure_future(limiter.acquire("h", lambda: 30.0))
+    await asyncio.sleep(0)
+    longest.cancel()  # unplugged while waiting: leaves the line
+    with pytest.raises(asyncio.CancelledError):
+        await longest
+    assert limiter.waiting("h") == 3
+    holder.release()  # grants ``unlucky`` (60 s) ...
+    unlucky.cancel()  # ... which is cancelled before it runs again: the slot passes on
+    with pytest.raises(asyncio.CancelledError):
+        await unlucky
+    lease = await middle
+    assert not quick.done()
+    lease.release()
+    (await quick).release()
+    assert limiter.active["h"] == 0
+    assert limiter.waiting("h") == 0
+
+
+def test_unpack_rates_are_the_median_of_each_models_newest_samples() -> None:
+    rates = UnpackRates(keep=3)
+    assert rates.expected("ios:iPad12,1", 10**9) is None  # unknown before any sample
+    for seconds in (10.0, 20.0, 1000.0):  # one outlier
+        rates.add("ios:iPad12,1", 10**9, seconds)
+    assert rates.rate("ios:iPad12,1") == pytest.approx(10**9 / 20.0)
+    assert rates.expected("ios:iPad12,1", 2 * 10**9) == pytest.approx(40.0)
+    for seconds in (30.0, 30.0):  # the two oldest fall out
+        rates.add("ios:iPad12,1", 10**9, seconds)
+    assert rates.expected("ios:iPad12,1", 10**9) == pytest.approx(30.0)
+    rates.add("", 10**9, 5.0)
+    rates.add("android:SM-X200", 0, 5.0)
+    rates.add("android:SM-X200", 10**9, float("nan"))
+    rates.add("android:SM-X200", 10**9, -1.0)
+    assert rates.models == ["ios:iPad12,1"]  # nonsense is not learned
+    seeded = UnpackRates.seeded([("android:SM-X200", 10**8, s) for s in (4.0, 5.0, 6.0)])
+    assert seeded.expected("android:SM-X200", 10**8) == pytest.approx(10**8 / 20_000_000)
