@@ -68,6 +68,7 @@ _SETTING_KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _PROGRESS_STEP = 0.01
 _SYNC_CHUNK = 64 * 1024  # adbd's largest sync DATA message
 _STREAM_BLOCK = 256 * 1024  # bytes per read and send of a streamed install
+_STREAM_SEND_BUFFER = 256 * 1024  # socket send buffer of a streamed install (see there)
 _INSTALL_FLAGS = ("-r", "-t")  # replace an installed version; allow test-only APKs
 _NO_STORAGE = "INSTALL_FAILED_INSUFFICIENT_STORAGE"
 _NO_SPACE = ("no space left", "enospc", "not enough space")
@@ -652,6 +653,9 @@ class AdbAndroidDriver:
                 return None
             conn.send_command(f"exec:cmd package install {' '.join(_INSTALL_FLAGS)} -S {size}")
             conn.check_okay()
+            # "Uploaded" frees the hub for the next tablet: it should mean the adb server took
+            # the bytes, not that megabytes of them still wait in our own socket buffer.
+            conn.conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _STREAM_SEND_BUFFER)
             try:
                 _send_file(conn.conn, path, size, report)
             except TimeoutError:

@@ -217,3 +217,27 @@ async def test_a_folder_is_no_app(start_cart: StartCart, tmp_path: Path) -> None
     cart = await start_cart(ipads=0, androids=1)
     with pytest.raises(InputError):
         await adb_driver(cart).install_app(handle(cart, 1), tmp_path)
+
+
+async def test_uploaded_means_the_tablet_took_the_bytes_not_a_socket_buffer(
+    start_cart: StartCart, tmp_path: Path
+) -> None:
+    """On a hub that is the bottleneck, ``uploaded`` frees the hub for the next tablet: by
+    then nearly every byte must have crossed it, not megabytes still waiting in socket
+    buffers (which the next tablet's upload would then share the hub with)."""
+    cart = await start_cart(ipads=0, androids=1, time_scale=0.5)  # the hub: 70 MB/s
+    driver = adb_driver(cart)
+    apk = make_apk(tmp_path / "big.apk", PACKAGE, 7, "7.0", "Big", padding_bytes=12_000_000)
+    link = cart.slots[1].link
+    before = link.bytes_total
+    crossed: list[int] = []
+    async with asyncio.timeout(30):
+        await driver.install_app(
+            handle(cart, 1), apk, uploaded=lambda: crossed.append(link.bytes_total - before)
+        )
+    size = apk.stat().st_size
+    assert len(crossed) == 1
+    # What may still be on the way: our send buffer and the adb server's receive buffer
+    # (256 KB each, doubled by Linux) and a block in flight; far less than before (~10 MB).
+    assert size - crossed[0] <= 1_600_000, (size, crossed)
+    assert link.bytes_total - before == size

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import socket
 import struct
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +29,7 @@ log = logging.getLogger("station.sim.android")
 
 ADB_SERVER_VERSION = 41
 MAX_REQUEST = 1024 * 1024  # adb's MAX_PAYLOAD: longer requests are a protocol error
+RECEIVE_BUFFER = 256 * 1024  # bytes a client's connection may hold unread (see start)
 # What our adbd implements. shell_v2 and cmd make adbutils and adb use shell v2 and the
 # streamed "exec:cmd package install -S" path; without stat_v2/ls_v2/sendrecv_v2 sync stays v1.
 DEVICE_FEATURES = ("shell_v2", "cmd", "fixed_push_mkdir")
@@ -166,6 +168,12 @@ class AdbServer:
     async def start(self) -> None:
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="adb-sim")
         self._server = await asyncio.start_server(self._on_connection, self._host, self._port)
+        for listener in self._server.sockets:
+            # Connections inherit it: a tablet holds little of a client's stream it has not
+            # taken over USB yet. Linux would let a loopback socket buffer megabytes, which
+            # at the cart's byte scale (1 byte = 100) is a tenth of a large app "sent" to a
+            # tablet that has not received it.
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
         self._port = self._server.sockets[0].getsockname()[1]
         log.info("adb server listening on %s:%d", self._host, self._port)
 
