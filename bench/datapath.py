@@ -13,12 +13,15 @@ Android: the station's driver ``install_app`` (the APK streamed into ``cmd packa
 -S``, as ``adb install`` does) against Google's ``adb -P <port> push`` + ``adb shell pm install``
 and ``adb install`` (streamed), on the same emulated tablet. iOS: the station's driver
 ``install_app`` (pymobiledevice3 AFC upload + installation_proxy) against libimobiledevice's
-``ideviceinstaller -i``. Every round runs each client once, starting one client later than
-the round before, so no client always follows the same one. Throughput = app bytes / seconds
-for the whole install; the ratio is given from the medians and as the median of each round's
-own ratio (the steadier number on a shared machine). The cart's CPU seconds per install (its
-own process) show whether the emulator works harder for one client than for another; the
-client's CPU seconds are the benchmark process's (station) or the tool's (adb,
+``ideviceinstaller -i``. Every round runs each client once, the order rotated by one client
+every two rounds and reversed every other round, so no client always follows the same one
+(ideviceinstaller used to run right after the station's iOS install every time). Each iOS
+client leaves the iPad as it found it, within its timing: the station removes its staged .ipa
+itself, the script removes the one ideviceinstaller leaves in PublicStaging. Throughput = app
+bytes / seconds for the whole install; the ratio is given from the medians and as the median
+of each round's own ratio (the steadier number on a shared machine). The cart's CPU seconds
+per install (its own process) show whether the emulator works harder for one client than for
+another; the client's CPU seconds are the benchmark process's (station) or the tool's (adb,
 ideviceinstaller).
 """
 
@@ -89,6 +92,13 @@ async def tool(*argv: str, env: dict[str, str] | None = None) -> None:
         raise RuntimeError(f"{' '.join(argv[:4])}...: exit {proc.returncode}: {text[-500:]}")
 
 
+def remove_staged(cart_dir: Path) -> None:
+    """The .ipa files ideviceinstaller left in the emulated iPads' PublicStaging folders."""
+    for staged in cart_dir.glob("slot-*/data/Media/PublicStaging/*"):
+        if staged.is_file():
+            staged.unlink()
+
+
 def rate(nbytes: int, seconds: list[float]) -> tuple[float, float]:
     """(median MB/s, best MB/s)."""
     return nbytes / statistics.median(seconds) / 1e6, nbytes / min(seconds) / 1e6
@@ -144,13 +154,27 @@ async def main(args: argparse.Namespace) -> int:
                         env = {
                             "USBMUXD_SOCKET_ADDRESS": info["usbmux"],
                         }
-                        runs["ios: ideviceinstaller -i"] = lambda env=env: tool(
-                            idevice, "-u", udid, "-i", str(ipa), env=env
-                        )
+
+                        async def idevice_install(env: dict[str, str] = env) -> None:
+                            await tool(idevice, "-u", udid, "-i", str(ipa), env=env)
+                            # Each iOS client leaves the iPad as it found it, in its own time:
+                            # the station removes its staged .ipa after the install;
+                            # ideviceinstaller leaves PublicStaging/<bundle id>, its next run
+                            # would write over it in place, and on this machine the emulator
+                            # writes a file over its own old pages for a fraction of what a
+                            # file in page cache it has to take fresh costs.
+                            remove_staged(tmp / "cart")
+
+                        runs["ios: ideviceinstaller -i"] = idevice_install
                     names = list(runs)
                     rounds.append({})
-                    start = round_number % len(names)
-                    for name in names[start:] + names[:start]:
+                    # Rotated one client further every two rounds, and every other round
+                    # backwards: a client follows its neighbour as often as it precedes it.
+                    start = (round_number // 2) % len(names)
+                    order = names[start:] + names[:start]
+                    if round_number % 2:
+                        order.reverse()
+                    for name in order:
                         cart_before, client_before = process_cpu(cart.pid), client_cpu()
                         try:
                             seconds = await timed(runs[name])
@@ -169,7 +193,8 @@ async def main(args: argparse.Namespace) -> int:
     print(f"command: {command_line()}")
     print(f"{load_average()} (after the run)")
     print(f"app: {apk_bytes / 1e6:.1f} MB APK, {ipa_bytes / 1e6:.1f} MB IPA; time scale 0; "
-          f"{args.rounds} rounds, order rotated each round; CPU: median per install")  # fmt: skip
+          f"{args.rounds} rounds, order rotated, every other round reversed; "
+          "CPU: median per install")  # fmt: skip
     print(
         f"{'client':<50} {'median MB/s':>12} {'best MB/s':>10} "
         f"{'cart CPU s':>11} {'client CPU s':>13}"

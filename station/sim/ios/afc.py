@@ -29,6 +29,9 @@ HEADER = struct.Struct("<8sQQQQ")
 MAX_PACKET = 64 * 1024 * 1024 + HEADER.size
 MAX_READ = 16 * 1024 * 1024
 BLOCK = 4096
+# A WRITE with more payload than this is read into the connection's reused buffer rather than
+# a new bytes object: afcd reads packets into a buffer of its own.
+BUFFERED_WRITE = 64 * 1024
 
 
 class Op(enum.IntEnum):
@@ -141,9 +144,29 @@ class _Connection:
     root: Path
     handles: dict[int, _Handle] = field(default_factory=dict)
     next_handle: int = 1
+    packet_buffer: bytearray = field(default_factory=bytearray)
 
     def path(self, payload: bytes, offset: int = 0) -> Path:
         return resolve_media_path(self.root, _cstring(payload, offset)[0])
+
+    async def read_payload(self, size: int) -> memoryview:
+        """The next ``size`` bytes, read into the connection's buffer (valid until the next call).
+
+        ``readexactly`` copies a payload that arrived behind the next packet's first bytes
+        once more than one it read alone, into fresh memory each time: a client that keeps
+        a write in flight cost the emulator more than one that waits for each answer.
+        """
+        if len(self.packet_buffer) < size:
+            self.packet_buffer = bytearray(size)
+        view = memoryview(self.packet_buffer)[:size]
+        got = 0
+        while got < size:
+            piece = await self.ctx.reader.read(size - got)
+            if not piece:
+                raise asyncio.IncompleteReadError(bytes(view[:got]), size)
+            view[got : got + len(piece)] = piece
+            got += len(piece)
+        return view
 
 
 def _cstring(payload: bytes, offset: int = 0) -> tuple[str, int]:
@@ -156,7 +179,7 @@ def _cstring(payload: bytes, offset: int = 0) -> tuple[str, int]:
         raise AfcFailure(AfcStatus.INVALID_ARG) from exc
 
 
-def _u64(payload: bytes, offset: int = 0) -> int:
+def _u64(payload: bytes | memoryview, offset: int = 0) -> int:
     if len(payload) < offset + 8:
         raise AfcFailure(AfcStatus.INVALID_ARG)
     value: int = struct.unpack_from("<Q", payload, offset)[0]
@@ -285,7 +308,9 @@ async def _op(conn: _Connection, op: int, payload: bytes) -> tuple[Op, bytes]:
         conn.next_handle += 1
         conn.handles[number] = _Handle(handle_file, mode, path)
         return Op.FILE_OPEN_RES, struct.pack("<Q", number)
-    if op in (Op.READ, Op.WRITE, Op.FILE_SEEK, Op.FILE_TELL, Op.FILE_CLOSE, Op.FILE_SET_SIZE):
+    if op == Op.WRITE:
+        return await _write(conn, payload)
+    if op in (Op.READ, Op.FILE_SEEK, Op.FILE_TELL, Op.FILE_CLOSE, Op.FILE_SET_SIZE):
         return await _file_op(conn, Op(op), payload)
     if op == Op.FILE_LOCK:
         if _u64(payload) not in conn.handles:
@@ -301,6 +326,21 @@ async def _op(conn: _Connection, op: int, payload: bytes) -> tuple[Op, bytes]:
     if op in Op.__members__.values():
         raise AfcFailure(AfcStatus.OP_NOT_SUPPORTED)
     raise AfcFailure(AfcStatus.UNKNOWN_PACKET_TYPE)
+
+
+async def _write(conn: _Connection, payload: bytes | memoryview) -> tuple[Op, bytes]:
+    """A WRITE: the handle, then the bytes to store at its position."""
+    handle = conn.handles.get(_u64(payload))
+    if handle is None:
+        raise AfcFailure(AfcStatus.INVALID_ARG)
+    if handle.mode == FopenMode.RDONLY:
+        raise AfcFailure(AfcStatus.PERM_DENIED)
+    data = payload[8:]
+    if len(data) > conn.ctx.ipad.free_bytes:
+        raise AfcFailure(AfcStatus.NO_SPACE_LEFT)
+    await conn.ctx.link.transfer(len(data))
+    await asyncio.to_thread(handle.file.write, data)
+    return Op.STATUS, struct.pack("<Q", AfcStatus.SUCCESS)
 
 
 async def _file_op(conn: _Connection, op: Op, payload: bytes) -> tuple[Op, bytes]:
@@ -319,15 +359,6 @@ async def _file_op(conn: _Connection, op: Op, payload: bytes) -> tuple[Op, bytes
         data = await asyncio.to_thread(handle.file.read, size)
         await conn.ctx.link.transfer(len(data))
         return Op.DATA, data
-    if op == Op.WRITE:
-        if handle.mode == FopenMode.RDONLY:
-            raise AfcFailure(AfcStatus.PERM_DENIED)
-        data = payload[8:]
-        if len(data) > conn.ctx.ipad.free_bytes:
-            raise AfcFailure(AfcStatus.NO_SPACE_LEFT)
-        await conn.ctx.link.transfer(len(data))
-        await asyncio.to_thread(handle.file.write, data)
-        return ok
     if op == Op.FILE_SEEK:
         whence = _u64(payload, 8)
         offset = struct.unpack_from("<q", payload, 16)[0] if len(payload) >= 24 else None
@@ -364,13 +395,21 @@ async def handle_afc(ctx: ServiceContext) -> None:
             if magic != MAGIC or not HEADER.size <= this <= entire or entire > MAX_PACKET:
                 log.warning("%s: AFC closing on a bad header %r", ctx.ipad.udid, raw[:16])
                 return
+            size = entire - HEADER.size
+            payload: bytes | memoryview
             try:
-                payload = await ctx.reader.readexactly(entire - HEADER.size)
+                if op == Op.WRITE and size > BUFFERED_WRITE:
+                    payload = await conn.read_payload(size)
+                else:
+                    payload = await ctx.reader.readexactly(size)
             except asyncio.IncompleteReadError:
                 log.warning("%s: AFC client vanished inside a packet", ctx.ipad.udid)
                 return
             try:
-                reply_op, reply = await _op(conn, op, payload)
+                if isinstance(payload, memoryview):
+                    reply_op, reply = await _write(conn, payload)
+                else:
+                    reply_op, reply = await _op(conn, op, payload)
                 out = _packet(packet_num, reply_op, reply)
             except AfcFailure as failure:
                 out = _status(packet_num, failure.status)
