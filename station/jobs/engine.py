@@ -80,6 +80,7 @@ class EngineSettings:
 
     transfers_per_hub: int = DEFAULT_PER_HUB
     busy_at_once: int = 3  # tablets whose CPU-heavy steps (pairing, ...) run at once
+    transfer_stagger: float = 1.0  # seconds between uploads starting on one hub (transfers.py)
     person_poll: float = 2.0  # seconds between looks while waiting for a person
     backoff_scale: float = 1.0  # multiplies the blueprint's backoff (tests: small)
     backoff_cap: float = 120.0
@@ -185,7 +186,9 @@ class Engine:
         self.calibration = calibration or SlotCalibration()
         self.settings = settings or EngineSettings()
         self.bus = bus or EventBus()
-        self.limiter = TransferLimiter(self.settings.transfers_per_hub)
+        self.limiter = TransferLimiter(
+            self.settings.transfers_per_hub, stagger=self.settings.transfer_stagger
+        )
         self.busy = Seats(self.settings.busy_at_once)
         self.jobs: dict[str, Job] = {}
         self._by_handle: dict[str, Job] = {}
@@ -226,6 +229,7 @@ class Engine:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._watchers.clear()
+        self.limiter.close()
 
     async def __aenter__(self) -> Engine:
         await self.start()

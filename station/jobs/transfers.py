@@ -113,17 +113,32 @@ class TransferLimiter:
 
     Nobody starves: only waiters are reordered, and a waiter passed over by
     ``max_overtakes`` later arrivals is served before any later arrival.
+
+    With ``stagger`` seconds, a hub's second (third, ...) slot is granted no sooner than that
+    after the hub's previous grant. Two uploads of equal size that start together share the
+    hub equally, end together and hand over together: the hub idles while both next tablets
+    open their sessions, at every turn. Started apart, they stay apart, and one always
+    carries bytes while the other hands over.
     """
 
     def __init__(
-        self, per_hub: int = DEFAULT_PER_HUB, *, max_overtakes: int = DEFAULT_MAX_OVERTAKES
+        self,
+        per_hub: int = DEFAULT_PER_HUB,
+        *,
+        max_overtakes: int = DEFAULT_MAX_OVERTAKES,
+        stagger: float = 0.0,
     ) -> None:
         if per_hub < 1:
             raise ValueError("per_hub must be at least 1")
         if max_overtakes < 0:
             raise ValueError("max_overtakes must not be negative")
+        if stagger < 0:
+            raise ValueError("stagger must not be negative")
         self.per_hub = per_hub
         self.max_overtakes = max_overtakes
+        self.stagger = stagger
+        self._last_grant: dict[str, float] = {}
+        self._later: dict[str, asyncio.TimerHandle] = {}
         self._lines: dict[str, list[TransferLease]] = {}  # arrival order
         self.active: dict[str, int] = {}
         self.peak: dict[str, int] = {}
@@ -179,12 +194,32 @@ class TransferLimiter:
 
     def _dispatch(self, hub: str) -> None:
         line = self._lines[hub]
+        loop = asyncio.get_running_loop()
         while line and self.active.get(hub, 0) < self.per_hub:
+            due = self._last_grant.get(hub, -math.inf) + self.stagger
+            if self.active.get(hub, 0) and loop.time() < due:
+                # Another upload on this hub began moments ago: start this one a little later,
+                # so the two do not end (and hand over) together. Meanwhile the upload that
+                # runs has the hub to itself, so nothing of it is lost.
+                if hub not in self._later:
+                    self._later[hub] = loop.call_at(due, self._dispatch_later, hub)
+                return
             lease = self._next(line)
             self.active[hub] = self.active.get(hub, 0) + 1
             self.peak[hub] = max(self.peak.get(hub, 0), self.active[hub])
             self.granted[hub] = self.granted.get(hub, 0) + 1
+            self._last_grant[hub] = loop.time()
             lease._grant()
+
+    def _dispatch_later(self, hub: str) -> None:
+        self._later.pop(hub, None)
+        self._dispatch(hub)
+
+    def close(self) -> None:
+        """Drop the timers of staggered grants (the engine stops)."""
+        for handle in self._later.values():
+            handle.cancel()
+        self._later.clear()
 
     def _release(self, hub: str) -> None:
         self.active[hub] -= 1

@@ -19,7 +19,10 @@ from station.secrets import SecretStore
 from station.store import Store
 from tests.fakes import FakeAndroidDriver, FakeIosDriver, register_apps
 
-FAST = EngineSettings(person_poll=0.02, backoff_scale=0.001, restart_wait=2.0, settle=0.05)
+# No stagger between uploads on a hub: the fake installs take milliseconds (transfers.py).
+FAST = EngineSettings(
+    person_poll=0.02, backoff_scale=0.001, restart_wait=2.0, settle=0.05, transfer_stagger=0.0
+)
 
 
 @pytest.fixture(scope="session")

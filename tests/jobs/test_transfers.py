@@ -525,3 +525,36 @@ def test_unpack_rates_are_the_median_of_each_models_newest_samples() -> None:
     assert rates.models == ["ios:iPad12,1"]  # nonsense is not learned
     seeded = UnpackRates.seeded([("android:SM-X200", 10**8, s) for s in (4.0, 5.0, 6.0)])
     assert seeded.expected("android:SM-X200", 10**8) == pytest.approx(10**8 / 20_000_000)
+
+
+async def test_a_hubs_second_upload_starts_a_stagger_after_the_first() -> None:
+    """Two uploads granted together would end together and hand over together: the second
+    slot is granted ``stagger`` after the first; a release always dispatches at once."""
+    loop = asyncio.get_running_loop()
+    limiter = TransferLimiter(per_hub=2, stagger=0.2)
+    try:
+        first, second, third = (limiter.enqueue("1-root") for _ in range(3))
+        start = loop.time()
+        assert first.granted
+        assert not second.granted
+        await second.wait()
+        assert loop.time() - start >= 0.2 - 0.01  # the clock's own resolution
+        assert not third.granted
+        await asyncio.sleep(0.25)
+        first.release()  # the hub's other upload is well under way: no wait for the next
+        assert third.granted
+        # Another hub is not held up by this one.
+        other = limiter.enqueue("2-root")
+        assert other.granted
+        second.release()
+        third.release()
+        other.release()
+        # A hub that idled: its next two go with the stagger again, the first at once.
+        a, b = limiter.enqueue("1-root"), limiter.enqueue("1-root")
+        assert a.granted
+        assert not b.granted
+        a.release()
+        assert b.granted  # the only upload now: no reason to wait
+        b.release()
+    finally:
+        limiter.close()
