@@ -550,3 +550,30 @@ async def test_a_link_dropped_during_start_session_is_retryable_not_a_refusal(
     await driver.rename(handle, "Tablet 1")  # the retry works
     assert await driver.device_name(handle) == "Tablet 1"
     await driver.close()
+
+
+async def test_a_service_port_is_never_lockdownds_own(
+    start_cart: StartCart, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by reading the soak's once-seen "MissingRequest": the emulated iPad drew service
+    ports from 49152-65535, which holds lockdownd's 62078; an MCInstall client sent there
+    reached lockdownd. The first draw here is exactly that port."""
+    from station.sim.ios import usbmux as sim_usbmux
+
+    cart = await start_cart(ipads=1, slots={1: SlotOverride(trust="accept")})
+    handle = udid(cart, 1)
+    driver = ios_driver(cart, tmp_path / "pair")
+    draws: list[int] = []
+    draw = sim_usbmux.secrets.randbelow
+
+    def lockdown_port_first(n: int) -> int:
+        draws.append(n)
+        return 62078 - 49152 if len(draws) == 1 else draw(n)
+
+    try:
+        assert await driver.pair(handle) is Presence.READY
+        monkeypatch.setattr(sim_usbmux.secrets, "randbelow", lockdown_port_first)
+        assert await driver.profiles(handle) == []  # MCInstall answered, not lockdownd
+        assert len(draws) >= 2
+    finally:
+        await driver.close()

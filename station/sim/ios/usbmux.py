@@ -127,8 +127,10 @@ class _Attached:
         if service not in self.server._services:
             return None
         while True:
+            # A dynamic port, never lockdownd's own (62078 is in the range): a client sent
+            # there would reach lockdownd and get "MissingRequest" for its service's request.
             port = 49152 + secrets.randbelow(65535 - 49152)
-            if port not in self.ports:
+            if port not in self.ports and port != LOCKDOWN_PORT:
                 break
         self.ports[port] = (service, escrow_bag_given)
         return port
