@@ -232,8 +232,11 @@ def map_adb_errors(device: str, action: str) -> Iterator[None]:
         raise DeviceGone(
             msg.ADB_GONE.fill(action=action, error=repr(exc)), device=device, hint=GONE_HINT
         ) from exc
-    except (UnicodeDecodeError, struct.error, ValueError) as exc:
+    except (UnicodeDecodeError, struct.error, ValueError, AssertionError) as exc:
         # ValueError: adbutils parses the exit status after its shell marker with int().
+        # AssertionError: adbutils checks sync replies' ids with assert (``"STAT" ==
+        # read_string(4)``); a reply cut short (the adb server restarting mid-answer) or
+        # garbled fails one. Only vendor calls run inside this block.
         raise DeviceProtocolError(
             msg.UNEXPECTED_ANSWER.fill(action=action, error=repr(exc)),
             device=device,

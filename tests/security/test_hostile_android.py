@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from station.drivers.android import AdbAndroidDriver, AndroidSettings
+from station.sim.android import adb_server
 from station.sim.android.adb_server import AdbServer
 from station.sim.artifacts.android import make_apk
 from station.sim.cart import CartSpec, VirtualCart
@@ -183,3 +184,48 @@ def test_exit_status_garbage_is_a_device_error(env: Env, tamper: Tamper, output:
     finally:
         tamper.shell = None
     only_station_errors(outcome)
+
+
+REAL_SERVE_SYNC = adb_server.serve_sync
+SYNC_REPLY = st.one_of(
+    st.binary(max_size=40),
+    st.builds(
+        lambda tag, rest: tag + rest,
+        st.sampled_from([b"STAT", b"DATA", b"DONE", b"FAIL", b"OKAY"]),
+        st.binary(max_size=20),
+    ),
+)
+
+
+@FUZZ
+@given(reply=SYNC_REPLY, op=st.sampled_from(["file_size", "push_file"]))
+def test_garbage_sync_replies(
+    env: Env, monkeypatch: pytest.MonkeyPatch, reply: bytes, op: str
+) -> None:
+    """The sync service's answers (stat, push) replaced with garbage, or cut short as when
+    the adb server restarts mid-answer: a station error for that tablet, never a crash
+    (adbutils checks reply ids with ``assert``)."""
+    real = REAL_SERVE_SYNC
+    bad_files = env.cart.slots[2].android
+
+    async def serve_sync(reader: Any, writer: Any, files: Any, link: Any, save: Any) -> None:
+        if bad_files is not None and files.tablet is bad_files:
+            await reader.read(64)
+            writer.write(reply)
+            return
+        await real(reader, writer, files, link, save)
+
+    monkeypatch.setattr(adb_server, "serve_sync", serve_sync)
+    calls = {
+        "file_size": lambda h: env.driver.file_size(h, "/sdcard/Documents/x.txt"),
+        "push_file": lambda h: env.driver.push_file(h, env.apk, "/sdcard/Documents/x.apk"),
+    }
+
+    async def both() -> list[Any]:
+        return await asyncio.gather(
+            env.runner.settle(calls[op](env.bad)), env.runner.settle(env.driver.info(env.good))
+        )
+
+    bad, good = env.runner.run(both())
+    only_station_errors(bad)
+    assert not isinstance(good, BaseException), f"the good tablet failed: {good!r}"
