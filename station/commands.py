@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import faulthandler
 import json
 import logging
 import shutil
@@ -36,6 +37,7 @@ from station.store import DB_NAME, Store
 log = logging.getLogger("station.cli")
 
 CALIBRATION_FILE = "calibration.json"
+EXIT_REPORT_AFTER = 20.0  # seconds after Ctrl-C before a slow stop prints its threads
 REPO_BLUEPRINTS = paths.resource_dir() / "blueprints"
 
 
@@ -339,7 +341,7 @@ async def _run(
     bus = EventBus()
     try:
         async with _reporting(bus, sys.stdout, as_json=as_json):
-            return await provision(
+            return await _provision_or_say_where_stuck(
                 prepared,
                 store=store,
                 ios=ios,
@@ -354,6 +356,16 @@ async def _run(
     finally:
         await ios.close()
         await android.close()
+
+
+async def _provision_or_say_where_stuck(prepared: Prepared, **kwargs: Any) -> RunResult:
+    """``provision``; once interrupted (Ctrl-C), a stop that takes longer than it should
+    writes every thread's stack to stderr, so a station that will not exit says where."""
+    try:
+        return await provision(prepared, **kwargs)
+    except asyncio.CancelledError:
+        faulthandler.dump_traceback_later(EXIT_REPORT_AFTER, exit=False)
+        raise
 
 
 # --- station devices --------------------------------------------------------------------
