@@ -31,6 +31,9 @@ from station.jobs.runner import Prepared, RunResult, prepare, provision
 from station.labels.android_qr import payload_for_blueprint
 from station.labels.cli import labels_for_run
 from station.labels.model import LabelData
+from station.labels.printer_setting import PrinterSetting
+from station.labels.printers import open_printer
+from station.labels.queue import PrintQueue
 from station.secrets import SecretStore
 from station.signing import station_policy
 from station.sim.cart import CartSpec, VirtualCart
@@ -183,6 +186,10 @@ class DriverBackend:
     async def label_data(self, jobs: Sequence[Mapping[str, Any]]) -> Sequence[LabelData]:
         """The labels of ``jobs`` (the whole cart, or one tablet again) in slot order."""
         return await asyncio.to_thread(self._labels, jobs)
+
+    def label_queue(self, setting: PrinterSetting) -> PrintQueue:
+        """The label printer's queue, in the folder ``station labels`` uses too."""
+        return PrintQueue(self.data_dir / "print-queue", open_printer(setting))
 
     async def android_enrollment(self) -> Mapping[str, Any]:
         """The loaded blueprint's provisioning payload, from its [android.provisioning] table."""

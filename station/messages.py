@@ -626,6 +626,24 @@ PRINTER_EDITOR_LITE_HINT = Template(
     "Hold the Editor Lite button until its light goes out, then press Retry"
 )
 
+# A label printer as the station's setting names it (station/labels/printer_setting.py).
+PRINTER_KIND_UNKNOWN = Template("unknown label printer kind '{value}'")
+PRINTER_KINDS_HINT = Template("known kinds: {choices}")
+PRINTER_NO_ADDRESS = Template("no label printer address is given")
+ZPL_ADDRESS_BAD = Template("Zebra printer address '{address}' is not tcp://HOST:PORT")
+ZPL_ADDRESS_HINT = Template("for example tcp://192.0.2.40:9100")
+ZPL_SIZE_BAD = Template("Zebra label size '{size}' is not WIDTHxHEIGHT in mm")
+ZPL_DPMM_BAD = Template("Zebra dots per mm {number} is not a Zebra print head")
+ZPL_DPMM_HINT = Template("choose {choices}")
+BROTHER_LABEL_UNKNOWN = Template("unknown Brother label '{label}'")
+BROTHER_LABELS_HINT = Template("known labels: {choices}")
+BROTHER_USB_ADDRESS_BAD = Template(
+    "Brother USB address '{address}' is not usb://VENDOR:PRODUCT[/SERIAL]"
+)
+BROTHER_USB_ADDRESS_HINT = Template(
+    "for example usb://0x04f9:0x209d (QL-820NWB) or usb://0x04f9:0x2042 (QL-700)"
+)
+
 # --- labels: layout, sheets ---------------------------------------------------------------
 LABEL_NOT_A_LABEL = Template("label size {label}: {width} x {height} mm is not a label")
 LABEL_NO_ROOM = Template(

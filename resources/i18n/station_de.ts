@@ -337,6 +337,50 @@
       <translation>Speichern</translation>
     </message>
     <message>
+      <source>Label printer</source>
+      <translation>Etikettendrucker</translation>
+    </message>
+    <message>
+      <source>None: print on paper with the print dialog</source>
+      <translation>Keiner: auf Papier drucken mit dem Druckdialog</translation>
+    </message>
+    <message>
+      <source>Brother QL (raster)</source>
+      <translation>Brother QL (Raster)</translation>
+    </message>
+    <message>
+      <source>Zebra (ZPL)</source>
+      <translation>Zebra (ZPL)</translation>
+    </message>
+    <message>
+      <source>usb://0x04f9:0x209d or tcp://192.0.2.40:9100</source>
+      <translation>usb://0x04f9:0x209d oder tcp://192.0.2.40:9100</translation>
+    </message>
+    <message>
+      <source>Brother: 62 or 29x90; Zebra: 50x25 (mm)</source>
+      <translation>Brother: 62 oder 29x90; Zebra: 50x25 (mm)</translation>
+    </message>
+    <message>
+      <source>Labels go straight to this printer; Retry prints kept ones.</source>
+      <translation>Etiketten gehen direkt an diesen Drucker; „Drucken wiederholen“ druckt zurückgehaltene.</translation>
+    </message>
+    <message>
+      <source>Printer</source>
+      <translation>Drucker</translation>
+    </message>
+    <message>
+      <source>Address</source>
+      <translation>Adresse</translation>
+    </message>
+    <message>
+      <source>Label</source>
+      <translation>Etikett</translation>
+    </message>
+    <message>
+      <source>Zebra dots per mm</source>
+      <translation>Zebra-Punkte pro mm</translation>
+    </message>
+    <message>
       <source>Give a name (letters, digits, '-', '_', '.') and a value.</source>
       <translation>Bitte einen Namen (Buchstaben, Ziffern, „-“, „_“, „.“) und einen Wert angeben.</translation>
     </message>
@@ -615,6 +659,26 @@
       <translation>Etiketten drucken</translation>
     </message>
     <message>
+      <source>Print labels on paper…</source>
+      <translation>Etiketten auf Papier drucken …</translation>
+    </message>
+    <message>
+      <source>The labels in a preview, for any printer of the system</source>
+      <translation>Die Etiketten in einer Vorschau, für jeden Drucker des Systems</translation>
+    </message>
+    <message>
+      <source>Retry printing</source>
+      <translation>Drucken wiederholen</translation>
+    </message>
+    <message>
+      <source>Print the labels the label printer has not yet</source>
+      <translation>Die Etiketten drucken, die der Etikettendrucker noch nicht gedruckt hat</translation>
+    </message>
+    <message>
+      <source>Label printer…</source>
+      <translation>Etikettendrucker …</translation>
+    </message>
+    <message>
       <source>Show Android enrollment QR</source>
       <translation>Android-Einrichtungscode zeigen</translation>
     </message>
@@ -625,6 +689,18 @@
     <message>
       <source>An audible cue when the cart is done or needs a person</source>
       <translation>Ein Signalton, wenn der Wagen fertig ist oder jemand gebraucht wird</translation>
+    </message>
+    <message>
+      <source>Printing the kept labels…</source>
+      <translation>Die zurückgehaltenen Etiketten werden gedruckt …</translation>
+    </message>
+    <message>
+      <source>That did not work: %1</source>
+      <translation>Das hat nicht geklappt: %1</translation>
+    </message>
+    <message>
+      <source>%1 labels printed on %2.</source>
+      <translation>%1 Etiketten auf %2 gedruckt.</translation>
     </message>
     <message>
       <source>Labels sent to the printer.</source>
@@ -675,12 +751,24 @@
       <translation>Baupläne (*.toml)</translation>
     </message>
     <message>
+      <source>Labels now print with the print dialog.</source>
+      <translation>Etiketten werden jetzt mit dem Druckdialog gedruckt.</translation>
+    </message>
+    <message>
       <source>No finished tablets to print labels for.</source>
       <translation>Keine fertigen Tablets, für die Etiketten gedruckt werden könnten.</translation>
     </message>
     <message>
-      <source>That did not work: %1</source>
-      <translation>Das hat nicht geklappt: %1</translation>
+      <source>The label printer is still printing: wait a moment.</source>
+      <translation>Der Etikettendrucker druckt noch: bitte einen Moment warten.</translation>
+    </message>
+    <message>
+      <source>Printing %1 labels…</source>
+      <translation>%1 Etiketten werden gedruckt …</translation>
+    </message>
+    <message>
+      <source>%1 labels are kept for the label printer: press Retry printing.</source>
+      <translation>%1 Etiketten warten auf den Etikettendrucker: „Drucken wiederholen“ drücken.</translation>
     </message>
     <message>
       <source>The cart is done. Print the labels.</source>
@@ -707,6 +795,10 @@
       <translation>Noch keine Technik-PIN gesetzt: bitte die Stationseinrichtung durchführen.</translation>
     </message>
     <message>
+      <source>Labels now print on %1.</source>
+      <translation>Etiketten werden jetzt auf %1 gedruckt.</translation>
+    </message>
+    <message>
       <source>What to do: %1</source>
       <translation>Was zu tun ist: %1</translation>
     </message>
@@ -725,6 +817,10 @@
     <message>
       <source>The labels cannot be laid out: %1</source>
       <translation>Die Etiketten lassen sich nicht anordnen: %1</translation>
+    </message>
+    <message>
+      <source>%1 labels printed.</source>
+      <translation>%1 Etiketten gedruckt.</translation>
     </message>
   </context>
   <context>
@@ -2263,6 +2359,54 @@
     <message>
       <source>Hold the Editor Lite button until its light goes out, then press Retry</source>
       <translation>Die Taste „Editor Lite“ gedrückt halten, bis ihr Licht ausgeht, dann „Wiederholen“ drücken</translation>
+    </message>
+    <message>
+      <source>unknown label printer kind '{value}'</source>
+      <translation>unbekannte Art von Etikettendrucker „{value}“</translation>
+    </message>
+    <message>
+      <source>known kinds: {choices}</source>
+      <translation>bekannte Arten: {choices}</translation>
+    </message>
+    <message>
+      <source>no label printer address is given</source>
+      <translation>keine Adresse des Etikettendruckers angegeben</translation>
+    </message>
+    <message>
+      <source>Zebra printer address '{address}' is not tcp://HOST:PORT</source>
+      <translation>die Zebra-Druckeradresse „{address}“ hat nicht die Form tcp://HOST:PORT</translation>
+    </message>
+    <message>
+      <source>for example tcp://192.0.2.40:9100</source>
+      <translation>zum Beispiel tcp://192.0.2.40:9100</translation>
+    </message>
+    <message>
+      <source>Zebra label size '{size}' is not WIDTHxHEIGHT in mm</source>
+      <translation>die Zebra-Etikettengröße „{size}“ hat nicht die Form BREITExHÖHE in mm</translation>
+    </message>
+    <message>
+      <source>Zebra dots per mm {number} is not a Zebra print head</source>
+      <translation>{number} Punkte pro mm gibt es bei keinem Zebra-Druckkopf</translation>
+    </message>
+    <message>
+      <source>choose {choices}</source>
+      <translation>wählen Sie {choices}</translation>
+    </message>
+    <message>
+      <source>unknown Brother label '{label}'</source>
+      <translation>unbekanntes Brother-Etikett „{label}“</translation>
+    </message>
+    <message>
+      <source>known labels: {choices}</source>
+      <translation>bekannte Etiketten: {choices}</translation>
+    </message>
+    <message>
+      <source>Brother USB address '{address}' is not usb://VENDOR:PRODUCT[/SERIAL]</source>
+      <translation>die Brother-USB-Adresse „{address}“ hat nicht die Form usb://HERSTELLER:PRODUKT[/SERIENNUMMER]</translation>
+    </message>
+    <message>
+      <source>for example usb://0x04f9:0x209d (QL-820NWB) or usb://0x04f9:0x2042 (QL-700)</source>
+      <translation>zum Beispiel usb://0x04f9:0x209d (QL-820NWB) oder usb://0x04f9:0x2042 (QL-700)</translation>
     </message>
     <message>
       <source>label size {label}: {width} x {height} mm is not a label</source>

@@ -13,15 +13,16 @@ from typing import Any
 from station.blueprint import load_blueprint
 from station.errors import InputError, StationError, StoreBug
 from station.labels.brother import LABELS as BROTHER_LABELS
-from station.labels.brother import BrotherPrinter, brother_instructions
-from station.labels.model import LabelData, LabelSize
+from station.labels.brother import brother_instructions
+from station.labels.model import LabelData
 from station.labels.pdf import render_pdf
 from station.labels.png import sheet_pngs
+from station.labels.printer_setting import BROTHER, ZPL, PrinterSetting, zpl_size
+from station.labels.printers import open_printer
 from station.labels.queue import PrintQueue
 from station.labels.sheets import get_sheet
 from station.labels.templates import parse_template
-from station.labels.zpl import DEFAULT_SIZE as ZPL_SIZE
-from station.labels.zpl import ZplPrinter, labels_zpl
+from station.labels.zpl import labels_zpl
 from station.store import Store, default_db_path
 
 log = logging.getLogger("station.labels.cli")
@@ -181,14 +182,6 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(func=run_labels)
 
 
-def _zpl_size(text: str) -> LabelSize:
-    w, x, h = text.lower().partition("x")
-    try:
-        return LabelSize(f"zebra-{text}", float(w), float(h)) if x else ZPL_SIZE
-    except ValueError:
-        raise InputError(f"Zebra label size {text!r} is not WIDTHxHEIGHT in mm") from None
-
-
 def _output(args: argparse.Namespace, labels: Sequence[LabelData]) -> str:
     if args.format in ("pdf", "png"):
         if args.out is None:
@@ -205,12 +198,13 @@ def _output(args: argparse.Namespace, labels: Sequence[LabelData]) -> str:
             written.append(str(path))
         return ", ".join(written)
     if args.printer:
-        printer: Any
-        if args.format == "zpl":
-            host, _, port = args.printer.removeprefix("tcp://").partition(":")
-            printer = ZplPrinter(host, int(port or 9100), _zpl_size(args.zpl_size), args.zpl_dpmm)
-        else:
-            printer = BrotherPrinter(args.printer, args.label)
+        setting = PrinterSetting(
+            ZPL if args.format == "zpl" else BROTHER,
+            args.printer,
+            args.zpl_size if args.format == "zpl" else args.label,
+            args.zpl_dpmm,
+        )
+        printer = open_printer(setting)
         queue_dir = args.queue or default_db_path().parent / "print-queue"
         PrintQueue(queue_dir, printer).submit(labels)
         return str(args.printer)
@@ -218,9 +212,7 @@ def _output(args: argparse.Namespace, labels: Sequence[LabelData]) -> str:
     if out is None:
         raise InputError(f"--format {args.format} needs --out FILE or --printer ADDRESS")
     if args.format == "zpl":
-        args.out.write_bytes(
-            labels_zpl(labels, _zpl_size(args.zpl_size), dots_per_mm=args.zpl_dpmm)
-        )
+        args.out.write_bytes(labels_zpl(labels, zpl_size(args.zpl_size), dots_per_mm=args.zpl_dpmm))
     else:
         args.out.write_bytes(brother_instructions(labels, args.label))
     return str(args.out)

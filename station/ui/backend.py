@@ -15,6 +15,8 @@ from typing import Any, Protocol
 from station.blueprint import Blueprint
 from station.jobs.events import EventBus
 from station.labels.model import LabelData
+from station.labels.printer_setting import PrinterSetting
+from station.labels.queue import PrintQueue
 from station.sync.status import SyncStatus
 
 
@@ -104,6 +106,14 @@ class StationBackend(Protocol):
 
     async def label_data(self, jobs: Sequence[Mapping[str, Any]]) -> Sequence[LabelData]:
         """What the labels of these finished jobs show, in slot order (the window paints them)."""
+        ...
+
+    def label_queue(self, setting: PrinterSetting) -> PrintQueue:
+        """The print queue (jobs kept on disk) for the label printer ``setting`` names.
+
+        Quick, no I/O on the printer: the window sends on a worker thread. Raises
+        ``station.errors.InputError`` when the setting names no printer (the window's check).
+        """
         ...
 
     async def android_enrollment(self) -> Mapping[str, Any]:

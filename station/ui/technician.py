@@ -6,10 +6,13 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
+    QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -18,7 +21,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from station.errors import InputError
+from station.labels.printer_setting import BROTHER, ZPL, ZPL_DOTS_PER_MM, PrinterSetting
 from station.ui.backend import SettingsStore
+from station.ui.label_printer import read_setting, write_setting
+from station.ui.texts import error_text, hint_text
 
 PIN_SETTING = "ui.technician_pin"
 # scrypt cost: ~16 MiB and a noticeable fraction of a second, so a copied database does not
@@ -184,3 +191,94 @@ class SecretDialog(QDialog):
         self.secret_entered.emit(name, value)
         self.value.clear()
         self.accept()
+
+
+class LabelPrinterDialog(QDialog):
+    """The technician sets the label printer: kind, address (as ``station labels --printer``),
+    label; checked on Save with the same parsing the CLI uses.
+
+    ``check`` builds the printer's queue from a setting (nothing is sent) and raises
+    InputError when the setting names no printer.
+    """
+
+    def __init__(
+        self,
+        settings: SettingsStore,
+        check: Callable[[PrinterSetting], object],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.check = check
+        self.setObjectName("label-printer-dialog")
+        self.setWindowTitle(_t("Label printer"))
+        self.kind = QComboBox()
+        self.kind.addItem(_t("None: print on paper with the print dialog"), "")
+        self.kind.addItem(_t("Brother QL (raster)"), BROTHER)
+        self.kind.addItem(_t("Zebra (ZPL)"), ZPL)
+        self.address = QLineEdit()
+        self.address.setPlaceholderText(_t("usb://0x04f9:0x209d or tcp://192.0.2.40:9100"))
+        self.label = QLineEdit()
+        self.label.setPlaceholderText(_t("Brother: 62 or 29x90; Zebra: 50x25 (mm)"))
+        self.dpmm = QComboBox()
+        for dots in ZPL_DOTS_PER_MM:
+            self.dpmm.addItem(str(dots), dots)
+        self.message = QLabel(_t("Labels go straight to this printer; Retry prints kept ones."))
+        self.message.setObjectName("label-printer-message")
+        self.message.setWordWrap(True)
+        current = read_setting(settings)
+        if current is not None:
+            self.kind.setCurrentIndex(max(0, self.kind.findData(current.kind)))
+            self.address.setText(current.address)
+            self.label.setText(current.label)
+            self.dpmm.setCurrentIndex(max(0, self.dpmm.findData(current.dots_per_mm)))
+        else:
+            self.dpmm.setCurrentIndex(self.dpmm.findData(8))
+        form = QFormLayout()
+        form.addRow(_t("Printer"), self.kind)
+        form.addRow(_t("Address"), self.address)
+        form.addRow(_t("Label"), self.label)
+        form.addRow(_t("Zebra dots per mm"), self.dpmm)
+        save = QPushButton(_t("Save"))
+        save.setObjectName("label-printer-save")
+        cancel = QPushButton(_t("Cancel"))
+        save.clicked.connect(self._on_save_clicked)
+        cancel.clicked.connect(self.reject)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(save)
+        row.addWidget(cancel)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.message)
+        layout.addLayout(form)
+        layout.addLayout(row)
+
+    def chosen(self) -> PrinterSetting | None:
+        kind = str(self.kind.currentData() or "")
+        if not kind:
+            return None
+        return PrinterSetting(
+            kind,
+            self.address.text().strip(),
+            self.label.text().strip(),
+            int(self.dpmm.currentData()),
+        )
+
+    def save(self) -> bool:
+        """Check and store the setting; False (and the reason shown) when it is not a printer."""
+        setting = self.chosen()
+        if setting is not None:
+            try:
+                self.check(setting)
+            except InputError as exc:
+                text = error_text(exc.message)
+                if exc.hint:
+                    text += " " + hint_text(exc.hint)
+                self.message.setText(text)
+                return False
+        write_setting(self.settings, setting)
+        return True
+
+    def _on_save_clicked(self) -> None:
+        if self.save():
+            self.accept()

@@ -31,18 +31,21 @@ from station.blueprint import Blueprint
 from station.errors import StationError
 from station.jobs.events import JobEvent, JobState
 from station.labels.model import LabelData
+from station.labels.printer_setting import PrinterSetting
+from station.labels.queue import PrintQueue
 from station.sync.status import SyncStatus
 from station.ui.attention import AttentionBanner
 from station.ui.backend import CartLayout, SettingsStore
 from station.ui.checklist import ChecklistPanel, checklist
 from station.ui.detail import DeviceDetail
 from station.ui.enrollment import AndroidQrDialog
+from station.ui.label_printer import LabelPrinterControl, PrintOutcome
 from station.ui.models import CartModel, Role
 from station.ui.printing import LabelPages, LabelPreview
 from station.ui.run_control import RunControl
 from station.ui.runtime import EventBridge, Runtime
 from station.ui.sync_panel import SyncPanel
-from station.ui.technician import PinDialog, SecretDialog, TechnicianMode
+from station.ui.technician import LabelPrinterDialog, PinDialog, SecretDialog, TechnicianMode
 from station.ui.texts import detail_text, error_text, hint_text
 from station.ui.tiles import CartView
 from station.ui.wizards import (
@@ -55,6 +58,7 @@ from station.ui.wizards import (
 )
 
 _CONTEXT = "MainWindow"
+_TO_PRINTER = "printer:"  # a labels_ready purpose for the label printer, not the dialog
 
 
 def _t(text: str) -> str:
@@ -100,6 +104,8 @@ class MainWindow(QMainWindow):
         self.printed = False  # the cart's labels were printed in this run
         self.printed_jobs: set[str] = set()  # whose labels those were
         self._printing: set[str] = set()  # the jobs of the cart labels being previewed
+        self._slot_jobs: dict[int, str] = {}  # slot -> job of the cart labels being printed
+        self._again_job = ""  # the job whose label is printed again
         self.in_run = False
         self.ended = False  # a run ended (until the next starts)
         self.blueprint: Blueprint | None = None
@@ -107,6 +113,9 @@ class MainWindow(QMainWindow):
         self.first_run: FirstRunWizard | None = None
         self.secret_dialog: SecretDialog | None = None
         self.label_preview: LabelPreview | None = None
+        self.label_printer_dialog: LabelPrinterDialog | None = None
+        self.label_printer = LabelPrinterControl(self.settings, self._label_queue, self)
+        self.label_printer.finished.connect(self._on_label_printer_finished)
         self.android_qr: AndroidQrDialog | None = None
         self._needing: set[int] = set()
 
@@ -178,6 +187,7 @@ class MainWindow(QMainWindow):
         self.mode.changed.connect(self._on_mode_changed)
         self.mode.refused.connect(self._on_refused)
         self._on_mode_changed(False)
+        self._update_print_actions()
         self._update_checklist()
         self.sync_panel.start()
 
@@ -198,6 +208,14 @@ class MainWindow(QMainWindow):
         self.calibrate_action.triggered.connect(self.open_calibration)
         self.print_action = QAction(_t("Print labels"), self)
         self.print_action.triggered.connect(self.print_labels)
+        self.paper_action = QAction(_t("Print labels on paper…"), self)
+        self.paper_action.setToolTip(_t("The labels in a preview, for any printer of the system"))
+        self.paper_action.triggered.connect(self.print_labels_on_paper)
+        self.retry_print_action = QAction(_t("Retry printing"), self)
+        self.retry_print_action.setToolTip(_t("Print the labels the label printer has not yet"))
+        self.retry_print_action.triggered.connect(self.retry_printing)
+        self.label_printer_action = QAction(_t("Label printer…"), self)
+        self.label_printer_action.triggered.connect(self.open_label_printer)
         self.android_qr_action = QAction(_t("Show Android enrollment QR"), self)
         self.android_qr_action.triggered.connect(self.show_android_qr)
         self.sound_action = QAction(_t("Sound"), self)
@@ -207,14 +225,19 @@ class MainWindow(QMainWindow):
         self.sound_action.toggled.connect(self._on_sound_toggled)
         for action in (
             self.print_action,
+            self.paper_action,
+            self.retry_print_action,
             self.android_qr_action,
             self.sound_action,
             self.technician_action,
             self.settings_action,
             self.secrets_action,
             self.calibrate_action,
+            self.label_printer_action,
         ):
             bar.addAction(action)
+        self.paper_action.setVisible(False)
+        self.retry_print_action.setEnabled(False)
 
     def _retitle(self) -> None:
         name = self.settings.get_setting(STATION_NAME) or ""
@@ -289,6 +312,29 @@ class MainWindow(QMainWindow):
         self.run_control.choose(path)
         return True
 
+    def open_label_printer(self) -> bool:
+        """The label printer's setting (technician only); False when refused."""
+        if not self.mode.allowed("label_printer"):
+            return False
+        dialog = LabelPrinterDialog(self.settings, self._label_queue, self)
+        dialog.accepted.connect(self._on_label_printer_saved)
+        self.label_printer_dialog = dialog
+        dialog.open()
+        return True
+
+    def _label_queue(self, setting: PrinterSetting) -> PrintQueue:
+        """The backend builds the printer (the window imports no printer driver)."""
+        return self.runtime.backend.label_queue(setting)
+
+    def _on_label_printer_saved(self) -> None:
+        self._update_print_actions()
+        setting = self.label_printer.setting
+        self.statusBar().showMessage(
+            _fill(_t("Labels now print on %1."), setting.address)
+            if setting is not None
+            else _t("Labels now print with the print dialog.")
+        )
+
     def cancel_device(self, key: str) -> bool:
         if not self.mode.allowed("cancel"):
             return False
@@ -308,22 +354,54 @@ class MainWindow(QMainWindow):
         self.runtime.retry(key)
 
     def print_labels(self) -> None:
-        """The finished tablets' labels not printed yet (all of them again when none is left)."""
+        """The finished tablets' labels not printed yet (all of them again when none is left):
+        on the label printer when one is set, else in the print dialog."""
+        self._print_cart(on_paper=self.label_printer.setting is None)
+
+    def print_labels_on_paper(self) -> None:
+        """The cart's labels in the print dialog, even with a label printer set."""
+        self._print_cart(on_paper=True)
+
+    def _print_cart(self, *, on_paper: bool) -> None:
         done = [s for s in self.model.slots() if s.state == JobState.DONE]
         if not done:
             self.statusBar().showMessage(_t("No finished tablets to print labels for."))
             return
+        if not on_paper and self._printer_busy():
+            return
         new = [s for s in done if s.job not in self.printed_jobs]
         chosen = new or done
         self._printing = {s.job for s in chosen}
-        self.runtime.request_labels([s.summary() for s in chosen], "cart")
+        self._slot_jobs = {s.slot: s.job for s in chosen if s.slot is not None}
+        purpose = "cart" if on_paper else _TO_PRINTER + "cart"
+        self.runtime.request_labels([s.summary() for s in chosen], purpose)
 
     def print_label_again(self) -> None:
-        """One tablet's label again (a torn or lost one), with a preview first."""
+        """One tablet's label again (a torn or lost one): on the label printer when one is
+        set, else with a preview first."""
         state = self.detail.state
         if state is None or state.state != JobState.DONE:
             return
-        self.runtime.request_labels([state.summary()], "device")
+        if self.label_printer.setting is None:
+            self.runtime.request_labels([state.summary()], "device")
+            return
+        if self._printer_busy():
+            return
+        self._again_job = state.job
+        self.runtime.request_labels([state.summary()], _TO_PRINTER + "device")
+
+    def retry_printing(self) -> None:
+        """Print the labels the label printer kept (it was off, the roll was wrong)."""
+        if self.label_printer.setting is None or self._printer_busy():
+            return
+        self.statusBar().showMessage(_t("Printing the kept labels…"))
+        self.retry_print_action.setEnabled(False)
+        self.label_printer.retry()
+
+    def _printer_busy(self) -> bool:
+        if self.label_printer.busy:
+            self.statusBar().showMessage(_t("The label printer is still printing: wait a moment."))
+        return self.label_printer.busy
 
     def show_android_qr(self) -> None:
         """The loaded blueprint's enrollment QR, full-screen for tablets in setup."""
@@ -358,6 +436,9 @@ class MainWindow(QMainWindow):
         if not labels:
             self.statusBar().showMessage(_t("No finished tablets to print labels for."))
             return
+        if purpose.startswith(_TO_PRINTER):
+            self._send_to_printer(purpose.removeprefix(_TO_PRINTER), labels)
+            return
         try:
             pages = LabelPages.from_settings(labels, self.settings)
         except StationError as exc:
@@ -379,9 +460,65 @@ class MainWindow(QMainWindow):
             text += " " + _fill(_t("What to do: %1"), hint_text(error.hint))
         return text
 
-    def show_problem(self, error: StationError) -> None:
-        """A station error (a printer that is off, labels that do not fit) in the status bar."""
-        self.statusBar().showMessage(self._problem_text(_t("That did not work: %1"), error))
+    def show_problem(self, error: StationError, more: str = "") -> None:
+        """A station error (a printer that is off, labels that do not fit) in the status bar,
+        then ``more`` (already translated: what is still pending)."""
+        text = self._problem_text(_t("That did not work: %1"), error)
+        self.statusBar().showMessage(f"{text} {more}".strip())
+
+    def _send_to_printer(self, purpose: str, labels: list[LabelData]) -> None:
+        """The labels (in slot order) to the label printer, on its worker thread."""
+        if purpose == "device":
+            keys = [self._again_job for _ in labels]
+        else:
+            keys = [self._slot_jobs.get(label.slot, "") if label.slot else "" for label in labels]
+        try:
+            self.label_printer.print_labels(labels, keys)
+        except StationError as exc:  # the stored setting names no printer any more
+            self.show_problem(exc)
+            return
+        self.retry_print_action.setEnabled(False)
+        self.statusBar().showMessage(_fill(_t("Printing %1 labels…"), len(labels)))
+
+    def _on_label_printer_finished(self, outcome: PrintOutcome) -> None:
+        keys = {key for key in outcome.printed_keys if key}
+        if outcome.printed:
+            self.printed = True
+            self.printed_jobs |= keys
+            self._update_checklist()
+        pending = ""
+        if outcome.pending_labels:
+            pending = _fill(
+                _t("%1 labels are kept for the label printer: press Retry printing."),
+                outcome.pending_labels,
+            )
+        self.retry_print_action.setEnabled(outcome.pending_jobs > 0)
+        if outcome.error is not None:
+            if outcome.printed:
+                pending = _fill(_t("%1 labels printed."), outcome.printed) + " " + pending
+            self.show_problem(outcome.error, pending)
+            return
+        done = _fill(_t("%1 labels printed on %2."), outcome.printed, outcome.printer)
+        self.statusBar().showMessage(f"{done} {pending}".strip())
+
+    def _update_print_actions(self) -> None:
+        """Paper and Retry are offered when a label printer is set (Retry: when some wait)."""
+        has_printer = self.label_printer.setting is not None
+        self.paper_action.setVisible(has_printer)
+        self.retry_print_action.setVisible(has_printer)
+        pending = 0
+        if has_printer and not self.label_printer.busy:
+            try:
+                pending = self.label_printer.pending_labels()
+            except StationError as exc:
+                self.show_problem(exc)
+        self.retry_print_action.setEnabled(pending > 0)
+        if pending:
+            self.statusBar().showMessage(
+                _fill(
+                    _t("%1 labels are kept for the label printer: press Retry printing."), pending
+                )
+            )
 
     def _on_labels_printed(self) -> None:
         self.printed = True
@@ -524,7 +661,12 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(_t("Secret saved."))
 
     def _on_mode_changed(self, active: bool) -> None:
-        for action in (self.settings_action, self.secrets_action, self.calibrate_action):
+        for action in (
+            self.settings_action,
+            self.secrets_action,
+            self.calibrate_action,
+            self.label_printer_action,
+        ):
             action.setEnabled(active)
         self.run_control.open_button.setEnabled(active)
         self.detail.cancel_button.setVisible(active)
@@ -588,6 +730,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.sync_panel.stop()
+        self.label_printer.wait()
         self.runtime.shutdown()
         super().closeEvent(event)
 
