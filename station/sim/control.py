@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from station.sim.serving import Connections
+
 log = logging.getLogger("station.sim.control")
 
 CONTROL_FILE = "control.json"
@@ -49,7 +51,7 @@ class ControlServer:
         self._host = host
         self._port = port
         self._server: asyncio.Server | None = None
-        self._clients: set[asyncio.Task[None]] = set()
+        self._connections = Connections(self._serve, name="cart control")
 
     @property
     def address(self) -> tuple[str, int]:
@@ -59,9 +61,7 @@ class ControlServer:
         return str(host), int(port)
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(
-            self._serve, self._host, self._port, limit=MAX_LINE
-        )
+        self._server = await self._connections.start_server(self._host, self._port, limit=MAX_LINE)
         if self._state_dir is not None:
             host, port = self.address
             path = self._state_dir / CONTROL_FILE
@@ -74,17 +74,10 @@ class ControlServer:
             with contextlib.suppress(FileNotFoundError):
                 (self._state_dir / CONTROL_FILE).unlink()
         if self._server is not None:
-            self._server.close()
-            for task in list(self._clients):
-                task.cancel()
-            await asyncio.gather(*self._clients, return_exceptions=True)
-            await self._server.wait_closed()
+            await self._connections.close(self._server, abort=False)
             self._server = None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._clients.add(task)
         try:
             while True:
                 try:
@@ -98,7 +91,6 @@ class ControlServer:
                     break
                 await self._reply(writer, await self._handle(line))
         finally:
-            self._clients.discard(task)
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()

@@ -24,6 +24,7 @@ from station.sim.android.shell import Output, Shell, ShellEnv, StdinGone
 from station.sim.android.sync import DeviceFiles, serve_sync
 from station.sim.bandwidth import HubLink
 from station.sim.clock import SimClock
+from station.sim.serving import Connections
 
 log = logging.getLogger("station.sim.android")
 
@@ -158,7 +159,7 @@ class AdbServer:
         self._next_id = 1
         self._trackers: dict[asyncio.StreamWriter, tuple[bool, str | None]] = {}
         self._changed = asyncio.Event()  # replaced on every change; waiters keep the old one
-        self._conn_tasks: set[asyncio.Task[None]] = set()
+        self._connections = Connections(self._on_connection, name="adb server")
         self._bg_tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._executor: ThreadPoolExecutor | None = None
@@ -167,7 +168,7 @@ class AdbServer:
 
     async def start(self) -> None:
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="adb-sim")
-        self._server = await asyncio.start_server(self._on_connection, self._host, self._port)
+        self._server = await self._connections.start_server(self._host, self._port)
         for listener in self._server.sockets:
             # Connections inherit it: a tablet holds little of a client's stream it has not
             # taken over USB yet. Linux would let a loopback socket buffer megabytes, which
@@ -180,19 +181,15 @@ class AdbServer:
     async def stop(self) -> None:
         """Stop listening, end every connection and background boot, and wait for them."""
         self._stopping = True
-        if self._server is not None:
-            self._server.close()
-        tasks = [*self._conn_tasks, *self._bg_tasks]
+        tasks = [t for t in self._bg_tasks if t is not asyncio.current_task()]
         for task in tasks:
-            if task is not asyncio.current_task():
-                task.cancel()
+            task.cancel()
+        # Every connection ever accepted ends here, the ones accepted as it stops included.
+        await self._connections.close(self._server, abort=False)
+        self._server = None
         for task in tasks:
-            if task is not asyncio.current_task():
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        if self._server is not None:
-            await self._server.wait_closed()
-            self._server = None
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
@@ -397,9 +394,6 @@ class AdbServer:
     async def _on_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._conn_tasks.add(task)
         try:
             await self._serve(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError, StdinGone) as exc:
@@ -407,13 +401,7 @@ class AdbServer:
         except OSError:
             # The host's disk under the state dir failed; only this connection ends.
             log.exception("adb connection failed on a host I/O error")
-        except asyncio.CancelledError:
-            # WORKAROUND (Python 3.11): the server stopping cancels this task, and asyncio's
-            # own callback then calls task.exception() on it and logs the CancelledError as
-            # an error. Ending normally is the same here: the connection is being closed.
-            pass
         finally:
-            self._conn_tasks.discard(task)
             self._trackers.pop(writer, None)
             writer.close()
             with contextlib.suppress(ConnectionError, OSError, asyncio.CancelledError):

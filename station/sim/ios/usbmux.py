@@ -32,6 +32,7 @@ from station.sim.clock import SimClock
 from station.sim.ios.device import VirtualIPad
 from station.sim.ios.lockdown import LOCKDOWN_PORT, Lockdownd
 from station.sim.ios.services import ServiceContext, ServiceTable
+from station.sim.serving import Connections
 
 log = logging.getLogger("station.sim.ios.usbmux")
 
@@ -181,7 +182,7 @@ class UsbmuxServer:
         self._address: tuple[str, int] | None = None
         self._devices: dict[str, _Attached] = {}
         self._clients: set[_MuxClient] = set()
-        self._client_tasks: set[asyncio.Task[None]] = set()
+        self._connections = Connections(self._on_client, name="usbmuxd")
         self._reboots: dict[str, asyncio.Task[None]] = {}
         self._pair_records: dict[str, bytes] = {}
         self._next_device_id = 1
@@ -190,30 +191,21 @@ class UsbmuxServer:
     # --- lifecycle ---
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._on_client, self._host, self._port)
+        self._server = await self._connections.start_server(self._host, self._port)
         sockname = self._server.sockets[0].getsockname()
         self._address = (sockname[0], sockname[1])
         log.info("usbmuxd listening on %s:%d", *self._address)
 
     async def stop(self) -> None:
         """Stop listening, drop every client connection and cancel pending reboots."""
-        if self._server is not None:
-            self._server.close()
-        for task in list(self._reboots.values()):
+        reboots = list(self._reboots.values())
+        for task in reboots:
             task.cancel()
-        for client in list(self._clients):
-            client.writer.transport.abort()
-        for dev in self._devices.values():
-            for writer in list(dev.connections):
-                writer.transport.abort()
-        tasks = [*self._client_tasks, *self._reboots.values()]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-        if self._server is not None:
-            await self._server.wait_closed()
-            self._server = None
+        # Every connection ever accepted ends here, the ones accepted as it stops included.
+        await self._connections.close(self._server, abort=True)
+        self._server = None
+        if reboots:
+            await asyncio.gather(*reboots, return_exceptions=True)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -376,9 +368,6 @@ class UsbmuxServer:
         return None
 
     async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._client_tasks.add(task)
         self._client_number += 1
         client = _MuxClient(writer, self._client_number)
         self._clients.add(client)
@@ -386,13 +375,8 @@ class UsbmuxServer:
             await self._serve(client, reader, writer)
         except (_Drop, ConnectionError, asyncio.IncompleteReadError) as exc:
             log.debug("usbmux client %d closed: %s", client.number, exc)
-        except asyncio.CancelledError:
-            # stop() ends this connection; finishing normally keeps asyncio's stream callback
-            # from logging the cancellation as an unhandled error
-            pass
         finally:
             self._clients.discard(client)
-            self._client_tasks.discard(task)
             writer.close()
             with suppress(ConnectionError, asyncio.TimeoutError):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
