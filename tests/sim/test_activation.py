@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pymobiledevice3.exceptions import MobileActivationException
@@ -91,3 +92,28 @@ async def test_activation_lock_and_forged_answers(
             assert "Error" in reply
             assert (await service.send_command("NoSuchCommand"))["Error"]
         assert ipad.activation_state == "Unactivated"
+
+
+async def test_the_handshake_survives_a_new_daemon_between_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, albert: ActivationServer
+) -> None:
+    """pymobiledevice3 opens a new connection for every mobileactivationd command; when the
+    host's usbmuxd (the cart's emulators) restarts between the session request and the
+    activation info, the iPad still knows its handshake (found by the soak: "session
+    mismatch"). Here every connection gets a fresh daemon object; the handshake is the iPad's
+    state, saved with it."""
+    ipad = make_ipad(0)
+    daemons: list[MobileActivationd] = []
+
+    async def fresh_daemon_each_time(ctx: Any) -> None:
+        daemons.append(MobileActivationd())
+        await daemons[-1].handle(ctx)
+
+    async with running_cart(tmp_path, [ipad], {SERVICE_NAME: fresh_daemon_each_time}) as cart:
+        monkeypatch.setenv("USBMUXD_SOCKET_ADDRESS", cart.address)
+        await asyncio.to_thread(asyncio.run, _activate(cart.address, ipad.udid, tmp_path / "r"))
+        assert ipad.activation_state == "Activated"
+        assert len(daemons) >= 3  # session info, activation info, the record: apart
+        saved = cart.saved_state(ipad)
+        assert saved["activation_state"] == "Activated"
+        assert saved["activation_handshake"] == ""  # used up

@@ -55,12 +55,10 @@ def _account_token(udid: str, serial: str) -> bytes:
 class MobileActivationd:
     """The mobileactivationd of the cart; one instance serves every iPad.
 
-    Handshake messages live per UDID because the client opens a new service connection for
-    every command.
+    The open handshake is the iPad's state (saved with it), because the client opens a new
+    service connection for every command, and a host-side restart between two of them (the
+    cart's emulators restarting) must not make the iPad forget it.
     """
-
-    def __init__(self) -> None:
-        self._handshakes: dict[str, bytes] = {}
 
     async def handle(self, ctx: ServiceContext) -> None:
         """A :data:`~station.sim.ios.services.ServiceHandler`."""
@@ -81,7 +79,8 @@ class MobileActivationd:
             return {"Value": ipad.activation_state}
         if command == "CreateTunnel1SessionInfoRequest":
             message = secrets.token_bytes(64)
-            self._handshakes[ipad.udid] = message
+            ipad.activation_handshake = message.hex()
+            ctx.host.save()
             return {"Value": {"HandshakeRequestMessage": message, "UniqueDeviceID": ipad.udid}}
         if command == "CreateTunnel1ActivationInfoRequest":
             return self._activation_info(ctx, request.get("Value"))
@@ -95,7 +94,7 @@ class MobileActivationd:
 
     def _activation_info(self, ctx: ServiceContext, value: Any) -> dict[str, Any]:
         ipad = ctx.ipad
-        sent = self._handshakes.get(ipad.udid)
+        sent = bytes.fromhex(ipad.activation_handshake) if ipad.activation_handshake else None
         try:
             answer = plistlib.loads(value) if isinstance(value, bytes) else None
         except Exception:  # boundary: plistlib raises several unrelated types on garbage
@@ -151,7 +150,7 @@ class MobileActivationd:
         ):
             return {"Error": "The activation record is not valid for this device."}
         ipad.activation_state = "Activated"
-        self._handshakes.pop(ipad.udid, None)
+        ipad.activation_handshake = ""
         ctx.host.save()
         log.info("%s activated", ipad.udid)
         return {}

@@ -145,6 +145,9 @@ class VirtualIPad:
     trust_prompt_open: bool = False
     paired_hosts: dict[str, PairedHost] = field(default_factory=dict)
     escrow_bag: str = ""  # hex; returned by Pair
+    # hex; mobileactivationd's open drmHandshake (the iPad keeps it when the host's usbmuxd
+    # restarts: the activation client opens a new connection for every command)
+    activation_handshake: str = ""
     cloud_config: dict[str, Any] | None = None  # set by SetCloudConfiguration (supervision)
     profiles: dict[str, InstalledProfile] = field(default_factory=dict)
     apps: dict[str, InstalledApp] = field(default_factory=dict)
@@ -170,6 +173,7 @@ class VirtualIPad:
         self.trust_prompt_open = False
         self.paired_hosts.clear()
         self.escrow_bag = ""
+        self.activation_handshake = ""
         self.cloud_config = None
         self.profiles.clear()
         self.apps.clear()
