@@ -293,6 +293,14 @@
   <context>
     <name>Technician</name>
     <message>
+      <source>Save</source>
+      <translation>Speichern</translation>
+    </message>
+    <message>
+      <source>Cancel</source>
+      <translation>Abbrechen</translation>
+    </message>
+    <message>
       <source>Technician mode</source>
       <translation>Technikmodus</translation>
     </message>
@@ -307,10 +315,6 @@
     <message>
       <source>Sign in</source>
       <translation>Anmelden</translation>
-    </message>
-    <message>
-      <source>Cancel</source>
-      <translation>Abbrechen</translation>
     </message>
     <message>
       <source>Wrong PIN. Try again.</source>
@@ -331,10 +335,6 @@
     <message>
       <source>Blueprints name their secrets; the values stay on the station.</source>
       <translation>Baupläne nennen ihre Geheimnisse nur beim Namen; die Werte bleiben auf der Station.</translation>
-    </message>
-    <message>
-      <source>Save</source>
-      <translation>Speichern</translation>
     </message>
     <message>
       <source>Label printer</source>

@@ -199,15 +199,18 @@ def _attached(message: Mapping[str, Any]) -> tuple[int, str, int | None] | None:
 # --- supervision identity -------------------------------------------------------------------
 
 
-def _identity_cert_der(identity: bytes) -> bytes:
+def _identity_cert(identity: bytes) -> x509.Certificate:
     try:
-        cert = x509.load_pem_x509_certificate(identity)
+        return x509.load_pem_x509_certificate(identity)
     except ValueError as exc:
         raise InputError(
             msg.IDENTITY_NO_CERTIFICATE,
             hint=msg.IDENTITY_PEM_HINT,
         ) from exc
-    return cert.public_bytes(Encoding.DER)
+
+
+def _identity_cert_der(identity: bytes) -> bytes:
+    return _identity_cert(identity).public_bytes(Encoding.DER)
 
 
 @dataclass(frozen=True)
@@ -215,18 +218,19 @@ class _Supervisor:
     """The supervision identity, parsed once per driver (an RSA key load costs ~50 ms)."""
 
     certificate: x509.Certificate
+    certificate_der: bytes
     key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
     @classmethod
     def load(cls, identity: bytes) -> _Supervisor:
-        _identity_cert_der(identity)
+        certificate = _identity_cert(identity)
         try:
             key = serialization.load_pem_private_key(identity, password=None)
         except (ValueError, TypeError) as exc:
             raise InputError(msg.IDENTITY_NO_KEY, hint=msg.IDENTITY_PEM_HINT) from exc
         if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
             raise InputError(msg.IDENTITY_NO_KEY, hint=msg.IDENTITY_PEM_HINT)
-        return cls(x509.load_pem_x509_certificate(identity), key)
+        return cls(certificate, certificate.public_bytes(Encoding.DER), key)
 
     def sign(self, challenge: bytes) -> bytes:
         """The challenge signed as MCInstall's Escalate (and supervised pairing) expect."""
@@ -249,9 +253,8 @@ async def _acknowledged(mc: MobileConfigService, request: dict[str, Any]) -> dic
 async def _escalate(mc: MobileConfigService, supervisor: _Supervisor) -> None:
     """MCInstall's supervisor handshake (what ``MobileConfigService.escalate`` does), with
     the identity parsed once instead of read from a file and parsed at every call."""
-    certificate = supervisor.certificate.public_bytes(Encoding.DER)
     reply = await _acknowledged(
-        mc, {"RequestType": "Escalate", "SupervisorCertificate": certificate}
+        mc, {"RequestType": "Escalate", "SupervisorCertificate": supervisor.certificate_der}
     )
     challenge = reply.get("Challenge")
     if not isinstance(challenge, bytes):

@@ -113,6 +113,23 @@ class TechnicianMode(QObject):
         return False
 
 
+def _save_and_cancel(
+    dialog: QDialog, on_save: Callable[[], object], *, save_name: str = ""
+) -> QHBoxLayout:
+    """The dialog's Save and Cancel buttons, right-aligned in a row."""
+    save = QPushButton(_t("Save"))
+    if save_name:
+        save.setObjectName(save_name)
+    cancel = QPushButton(_t("Cancel"))
+    save.clicked.connect(on_save)
+    cancel.clicked.connect(dialog.reject)
+    row = QHBoxLayout()
+    row.addStretch(1)
+    row.addWidget(save)
+    row.addWidget(cancel)
+    return row
+
+
 class PinDialog(QDialog):
     """Asks for the technician PIN (digits, hidden)."""
 
@@ -169,14 +186,7 @@ class SecretDialog(QDialog):
         self.value.setPlaceholderText(_t("value"))
         self.message = QLabel(_t("Blueprints name their secrets; the values stay on the station."))
         self.message.setWordWrap(True)
-        save = QPushButton(_t("Save"))
-        cancel = QPushButton(_t("Cancel"))
-        save.clicked.connect(self._on_save_clicked)
-        cancel.clicked.connect(self.reject)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(save)
-        row.addWidget(cancel)
+        row = _save_and_cancel(self, self._on_save_clicked)
         layout = QVBoxLayout(self)
         layout.addWidget(self.message)
         layout.addWidget(self.name)
@@ -239,15 +249,7 @@ class LabelPrinterDialog(QDialog):
         form.addRow(_t("Address"), self.address)
         form.addRow(_t("Label"), self.label)
         form.addRow(_t("Zebra dots per mm"), self.dpmm)
-        save = QPushButton(_t("Save"))
-        save.setObjectName("label-printer-save")
-        cancel = QPushButton(_t("Cancel"))
-        save.clicked.connect(self._on_save_clicked)
-        cancel.clicked.connect(self.reject)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(save)
-        row.addWidget(cancel)
+        row = _save_and_cancel(self, self._on_save_clicked, save_name="label-printer-save")
         layout = QVBoxLayout(self)
         layout.addWidget(self.message)
         layout.addLayout(form)

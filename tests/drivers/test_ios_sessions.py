@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from station.drivers import ios as ios_module
 from station.drivers.base import Presence
-from station.drivers.ios import render_wallpaper
+from station.drivers.ios import UsbmuxIosDriver, render_wallpaper
 from station.errors import DeviceRefused
 from station.sim.artifacts.ios import make_ipa
+from station.sim.cart import VirtualCart
+from station.sim.ios.usbmux import UsbmuxServer
 from station.sim.scenario import SlotOverride
 from tests.drivers.conftest import StartCart
 from tests.drivers.test_ios_driver import ios_driver, udid
@@ -23,129 +27,106 @@ from tests.drivers.test_ios_driver import ios_driver, udid
 pytestmark = pytest.mark.timeout(60)
 
 
-async def test_one_session_serves_a_tablets_calls(start_cart: StartCart, tmp_path: Path) -> None:
+@dataclass
+class Paired:
+    """One trusting iPad on a cart, paired with the driver under test."""
+
+    cart: VirtualCart
+    usbmux: UsbmuxServer
+    handle: str
+    driver: UsbmuxIosDriver
+
+
+@pytest.fixture
+async def paired(start_cart: StartCart, tmp_path: Path) -> AsyncIterator[Paired]:
     cart = await start_cart(ipads=1, slots={1: SlotOverride(trust="accept")})
-    handle = udid(cart, 1)
     assert cart.usbmux is not None
+    handle = udid(cart, 1)
     driver = ios_driver(cart, tmp_path / "pair")
     try:
         assert await driver.pair(handle) is Presence.READY
-        await driver.rename(handle, "Tablet 0042")  # the session kept from here on
-        started = cart.usbmux.sessions_started(handle)
-        assert await driver.device_name(handle) == "Tablet 0042"
-        assert await driver.installed_apps(handle) == {}
-        assert not (await driver.supervision(handle)).supervised
-        await driver.profiles(handle)
-        info = await driver.info(handle)
-        # The values are asked again, not those read when the session began.
-        assert info.name == "Tablet 0042"
-        assert cart.usbmux.sessions_started(handle) == started
+        yield Paired(cart, cart.usbmux, handle, driver)
     finally:
         await driver.close()
 
 
-async def test_a_session_the_ipad_dropped_is_replaced(
-    start_cart: StartCart, tmp_path: Path
-) -> None:
-    cart = await start_cart(ipads=1, slots={1: SlotOverride(trust="accept")})
-    handle = udid(cart, 1)
-    assert cart.usbmux is not None
-    driver = ios_driver(cart, tmp_path / "pair")
-    try:
-        await driver.pair(handle)
-        await driver.rename(handle, "Vorher")
-        started = cart.usbmux.sessions_started(handle)
-        cart.usbmux.drop_connections(handle)  # lockdownd restarts on the iPad
-        await driver.rename(handle, "Nachher")  # not an error: a new session
-        assert await driver.device_name(handle) == "Nachher"
-        assert cart.usbmux.sessions_started(handle) == started + 1
-    finally:
-        await driver.close()
+async def test_one_session_serves_a_tablets_calls(paired: Paired) -> None:
+    driver, handle = paired.driver, paired.handle
+    await driver.rename(handle, "Tablet 0042")  # the session kept from here on
+    started = paired.usbmux.sessions_started(handle)
+    assert await driver.device_name(handle) == "Tablet 0042"
+    assert await driver.installed_apps(handle) == {}
+    assert not (await driver.supervision(handle)).supervised
+    await driver.profiles(handle)
+    info = await driver.info(handle)
+    # The values are asked again, not those read when the session began.
+    assert info.name == "Tablet 0042"
+    assert paired.usbmux.sessions_started(handle) == started
 
 
-async def test_a_replugged_ipad_gets_a_new_session(start_cart: StartCart, tmp_path: Path) -> None:
-    cart = await start_cart(ipads=1, slots={1: SlotOverride(trust="accept")})
-    handle = udid(cart, 1)
-    assert cart.usbmux is not None
-    driver = ios_driver(cart, tmp_path / "pair")
-    try:
-        await driver.pair(handle)
-        await driver.rename(handle, "Erst")
-        await cart.unplug(1)
-        await cart.plug(1)
-        assert await driver.device_name(handle) == "Erst"
-        assert cart.usbmux.sessions_started(handle) == 1  # counted per attachment
-    finally:
-        await driver.close()
+async def test_a_session_the_ipad_dropped_is_replaced(paired: Paired) -> None:
+    driver, handle = paired.driver, paired.handle
+    await driver.rename(handle, "Vorher")
+    started = paired.usbmux.sessions_started(handle)
+    paired.usbmux.drop_connections(handle)  # lockdownd restarts on the iPad
+    await driver.rename(handle, "Nachher")  # not an error: a new session
+    assert await driver.device_name(handle) == "Nachher"
+    assert paired.usbmux.sessions_started(handle) == started + 1
 
 
-async def test_calls_at_the_same_time_do_not_share_a_session(
-    start_cart: StartCart, tmp_path: Path
-) -> None:
-    cart = await start_cart(ipads=1, slots={1: SlotOverride(trust="accept")})
-    handle = udid(cart, 1)
-    assert cart.usbmux is not None
-    driver = ios_driver(cart, tmp_path / "pair")
-    try:
-        await driver.pair(handle)
-        await driver.rename(handle, "Parallel")
-        started = cart.usbmux.sessions_started(handle)
-        results = await asyncio.gather(
-            driver.device_name(handle),
-            driver.installed_apps(handle),
-            driver.profiles(handle),
-            driver.activation_state(handle),
-        )
-        assert results[0] == "Parallel"
-        assert results[1] == {}
-        # One call had the kept session; each of the others opened its own.
-        assert cart.usbmux.sessions_started(handle) == started + 3
-        # Still one kept session afterwards, and it works.
-        assert await driver.device_name(handle) == "Parallel"
-        assert cart.usbmux.sessions_started(handle) == started + 3
-    finally:
-        await driver.close()
+async def test_a_replugged_ipad_gets_a_new_session(paired: Paired) -> None:
+    driver, handle = paired.driver, paired.handle
+    await driver.rename(handle, "Erst")
+    await paired.cart.unplug(1)
+    await paired.cart.plug(1)
+    assert await driver.device_name(handle) == "Erst"
+    assert paired.usbmux.sessions_started(handle) == 1  # counted per attachment
 
 
-async def test_an_error_drops_the_session(start_cart: StartCart, tmp_path: Path) -> None:
-    cart = await start_cart(ipads=1, slots={1: SlotOverride(trust="accept")})
-    handle = udid(cart, 1)
-    assert cart.usbmux is not None
-    driver = ios_driver(cart, tmp_path / "pair")
+async def test_calls_at_the_same_time_do_not_share_a_session(paired: Paired) -> None:
+    driver, handle = paired.driver, paired.handle
+    await driver.rename(handle, "Parallel")
+    started = paired.usbmux.sessions_started(handle)
+    results = await asyncio.gather(
+        driver.device_name(handle),
+        driver.installed_apps(handle),
+        driver.profiles(handle),
+        driver.activation_state(handle),
+    )
+    assert results[0] == "Parallel"
+    assert results[1] == {}
+    # One call had the kept session; each of the others opened its own.
+    assert paired.usbmux.sessions_started(handle) == started + 3
+    # Still one kept session afterwards, and it works.
+    assert await driver.device_name(handle) == "Parallel"
+    assert paired.usbmux.sessions_started(handle) == started + 3
+
+
+async def test_an_error_drops_the_session(paired: Paired, tmp_path: Path) -> None:
+    driver, handle = paired.driver, paired.handle
     broken = tmp_path / "broken.ipa"
     broken.write_bytes(b"PK\x03\x04 this is not an app")
-    try:
-        await driver.pair(handle)
-        assert await driver.device_name(handle)
-        started = cart.usbmux.sessions_started(handle)
-        with pytest.raises(DeviceRefused):
-            await driver.install_app(handle, broken)
-        assert await driver.device_name(handle)
-        assert cart.usbmux.sessions_started(handle) == started + 1
-    finally:
-        await driver.close()
+    assert await driver.device_name(handle)
+    started = paired.usbmux.sessions_started(handle)
+    with pytest.raises(DeviceRefused):
+        await driver.install_app(handle, broken)
+    assert await driver.device_name(handle)
+    assert paired.usbmux.sessions_started(handle) == started + 1
 
 
 async def test_an_idle_session_is_closed(
-    start_cart: StartCart, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    paired: Paired, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(ios_module, "SESSION_IDLE", 0.0)
-    cart = await start_cart(ipads=1, slots={1: SlotOverride(trust="accept")})
-    handle = udid(cart, 1)
-    assert cart.usbmux is not None
-    driver = ios_driver(cart, tmp_path / "pair")
+    driver, handle = paired.driver, paired.handle
     ipa = make_ipa(tmp_path / "a.ipa", "org.school.a", "1", "1.0", "A", 1000)
-    try:
-        await driver.pair(handle)
-        assert await driver.device_name(handle)
-        started = cart.usbmux.sessions_started(handle)
-        await asyncio.sleep(0.01)
-        await driver.install_app(handle, ipa)
-        await asyncio.sleep(0.01)
-        assert "org.school.a" in await driver.installed_apps(handle)
-        assert cart.usbmux.sessions_started(handle) == started + 2  # none was reused
-    finally:
-        await driver.close()
+    assert await driver.device_name(handle)
+    started = paired.usbmux.sessions_started(handle)
+    await asyncio.sleep(0.01)
+    await driver.install_app(handle, ipa)
+    await asyncio.sleep(0.01)
+    assert "org.school.a" in await driver.installed_apps(handle)
+    assert paired.usbmux.sessions_started(handle) == started + 2  # none was reused
 
 
 async def test_pairing_runs_off_the_loop_and_the_identity_is_parsed_once(
